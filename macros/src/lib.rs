@@ -1,0 +1,2 @@
+//! The syntax of lwt-rs (Lwt's ppx forms as procedural macros).
+#![deny(missing_docs)]

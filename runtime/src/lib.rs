@@ -1,0 +1,2 @@
+//! The runtime of lwt-rs.
+#![deny(missing_docs)]
