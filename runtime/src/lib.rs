@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod core;
+pub mod react;
 pub mod result;
 
 pub use crate::core::*;

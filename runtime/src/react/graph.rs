@@ -1,0 +1,593 @@
+//! The dataflow graph and the update machinery behind events and signals.
+//!
+//! Every event or (non-constant) signal owns a node. A node knows:
+//! - its *rank*: 0 for primitives, one more than the highest rank of the
+//!   nodes it reads (its producers), and [`DELAYED`] for the delayed nodes of
+//!   `fix`;
+//! - its *dependents*, as weak references: a producer never keeps a
+//!   consumer alive, so a derived event or signal that nobody holds any more
+//!   is freed, and the producer forgets it on its next sweep;
+//! - an update function that holds its producers strongly.
+//!
+//! An update *step* starts from one or more primitives, schedules their
+//! dependents in a priority queue ordered by rank, and runs them lowest rank
+//! first. A node is scheduled at most once per step (its `stamp` remembers
+//! the step), and it runs only after every producer that could still change
+//! in the step, so nobody ever sees half an update (no glitches).
+//!
+//! At the end of a step the occurrences of events are cleared. If delayed
+//! nodes were reached, they move their source's value into a new step that
+//! runs right after (that is how `fix` refers to "the value an instant
+//! before" without an infinite loop within one step).
+//!
+//! Work that must not run inside a step (resolving promises whose callbacks
+//! may send to primitives, reporting panics to the async exception hook) is
+//! queued with [`after_step`] and runs once the step is over.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::{Rc, Weak};
+
+use crate::core::Error;
+
+/// The rank of primitives.
+pub(crate) const PRIMITIVE: u32 = 0;
+/// The rank of the delayed nodes made by `fix`: the highest, so that they
+/// are reached only once everything else in the step is done.
+pub(crate) const DELAYED: u32 = u32::MAX;
+
+/// How many steps one external update may chain through delayed (`fix`)
+/// nodes before the chain is declared divergent and cut.
+///
+/// React loops forever on a fixed point that never settles (its own docs
+/// show `E.fix (fun e -> let e' = E.select [e; start] in e', e')`). A program
+/// that hangs is worse than one that reports, so past this many chained
+/// steps the rest is dropped and an error goes to the async exception hook.
+pub(crate) const MAX_CHAINED_STEPS: u32 = 1_000_000;
+
+/// The rank of a node reading a producer of rank `r`.
+#[inline]
+pub(crate) fn succ(r: u32) -> u32 {
+    if r == DELAYED {
+        // Nodes reading a delayed node are updated in the step *after* the
+        // one that scheduled the delayed node: as if it were a primitive.
+        PRIMITIVE + 1
+    } else if r + 1 == DELAYED {
+        // Four billion nodes in a chain do not fit in memory; keep the
+        // arithmetic honest anyway.
+        panic!("lwt::react: maximal rank exceeded")
+    } else {
+        r + 1
+    }
+}
+
+/// The part of a node that does not depend on its value type.
+pub(crate) struct Header {
+    pub(crate) rank: Cell<u32>,
+    /// The id of the last step that scheduled this node.
+    pub(crate) stamp: Cell<u64>,
+    /// For primitives: the id of the explicit [`Step`](super::Step) that has
+    /// an update of this primitive waiting (0: none).
+    pub(crate) pending: Cell<u64>,
+    pub(crate) stopped: Cell<bool>,
+    deps: RefCell<Vec<Weak<dyn Node>>>,
+    /// What the user retained (`retain`): one slot, as in React.
+    retained: RefCell<Option<Box<dyn Any>>>,
+    /// What the runtime ties to this node's lifetime (the helper nodes of
+    /// the promise bridges), apart from the user's slot.
+    anchors: RefCell<Vec<Box<dyn Any>>>,
+}
+
+impl Header {
+    pub(crate) fn new(rank: u32) -> Header {
+        ENGINE.with(|en| en.live.set(en.live.get() + 1));
+        Header {
+            rank: Cell::new(rank),
+            stamp: Cell::new(0),
+            pending: Cell::new(0),
+            stopped: Cell::new(false),
+            deps: RefCell::new(Vec::new()),
+            retained: RefCell::new(None),
+            anchors: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Registers `dep` as a dependent of this node.
+    pub(crate) fn push_dep(&self, dep: Weak<dyn Node>) {
+        let mut deps = self.deps.borrow_mut();
+        if deps.len() == deps.capacity() && deps.len() >= 4 {
+            // About to grow: first forget the dependents that were freed or
+            // stopped. This keeps the list within twice the live dependents
+            // (amortised O(1) per push), so creating and dropping a million
+            // derived nodes leaves the producer's list, and the cost of its
+            // next update, as small as before.
+            deps.retain(is_live);
+        }
+        deps.push(dep);
+    }
+
+    /// Forgets the dependent `dep` (pointer identity).
+    pub(crate) fn remove_dep(&self, dep: *const ()) {
+        self.deps
+            .borrow_mut()
+            .retain(|w| is_live(w) && Weak::as_ptr(w) as *const () != dep);
+    }
+
+    /// Schedules every live dependent in the running step, sweeping the
+    /// dead ones on the way.
+    pub(crate) fn schedule_deps(&self) {
+        let mut deps = self.deps.borrow_mut();
+        ENGINE.with(|en| {
+            deps.retain(|w| match w.upgrade() {
+                Some(n) if !n.header().stopped.get() => {
+                    en.schedule(n);
+                    true
+                }
+                _ => false,
+            })
+        });
+    }
+
+    /// The live dependents, for rank propagation.
+    fn live_deps(&self) -> Vec<Rc<dyn Node>> {
+        self.deps.borrow().iter().filter_map(Weak::upgrade).collect()
+    }
+
+    /// How many dependents the list holds, dead ones not yet swept included.
+    pub(crate) fn dep_slots(&self) -> usize {
+        self.deps.borrow().len()
+    }
+
+    /// Stores `v` in the node, returning what was retained before.
+    pub(crate) fn retain(&self, v: Box<dyn Any>) -> Option<Box<dyn Any>> {
+        self.retained.borrow_mut().replace(v)
+    }
+
+    /// Keeps `v` alive as long as this node.
+    pub(crate) fn anchor(&self, v: Box<dyn Any>) {
+        self.anchors.borrow_mut().push(v);
+    }
+
+    /// Stops the node: no more updates, no more dependents.
+    pub(crate) fn mark_stopped(&self) {
+        self.stopped.set(true);
+        let deps = std::mem::take(&mut *self.deps.borrow_mut());
+        dispose(Box::new(deps));
+    }
+}
+
+impl Drop for Header {
+    fn drop(&mut self) {
+        let _ = ENGINE.try_with(|en| en.live.set(en.live.get().saturating_sub(1)));
+        if let Some(r) = self.retained.get_mut().take() {
+            dispose(r);
+        }
+        let anchors = std::mem::take(self.anchors.get_mut());
+        if !anchors.is_empty() {
+            dispose(Box::new(anchors));
+        }
+    }
+}
+
+fn is_live(w: &Weak<dyn Node>) -> bool {
+    // `strong_count` is 0 once the node is freed; a stopped node will never
+    // be updated again either.
+    match w.upgrade() {
+        Some(n) => !n.header().stopped.get(),
+        None => false,
+    }
+}
+
+/// What the engine needs of a node, whatever its value type.
+pub(crate) trait Node: 'static {
+    fn header(&self) -> &Header;
+    /// Recomputes the node in the running step.
+    fn run(self: Rc<Self>);
+    /// Forgets the occurrence of the step that is ending (events only).
+    fn clear(&self) {}
+    /// Whether the node has an occurrence in the running step (events only).
+    fn occurring(&self) -> bool {
+        false
+    }
+}
+
+/// Whether `n` is the node behind `rc` (pointer identity).
+#[inline]
+pub(crate) fn addr<T: ?Sized>(rc: &Rc<T>) -> *const () {
+    Rc::as_ptr(rc) as *const ()
+}
+
+/// Makes `dep` a dependent of `producer`. If the producer already occurred in
+/// the running step, the new dependent runs in this step too (React's rule:
+/// a node created during a step sees the simultaneous occurrences).
+pub(crate) fn add_dep(producer: &dyn Node, dep: &Rc<dyn Node>) {
+    producer.header().push_dep(Rc::downgrade(dep));
+    if producer.occurring() {
+        schedule(dep.clone());
+    }
+}
+
+/// Raises the rank of `n` to at least `r`, and its dependents' after it.
+/// Returns whether `n`'s rank went up (then the queue must be rebuilt).
+pub(crate) fn raise_rank(n: &Rc<dyn Node>, r: u32) -> bool {
+    if r <= n.header().rank.get() {
+        return false;
+    }
+    n.header().rank.set(r);
+    let mut todo = vec![n.clone()];
+    while let Some(m) = todo.pop() {
+        let mr = m.header().rank.get();
+        if mr == DELAYED {
+            // Rank propagation stops at delayed nodes, or a `fix` loop would
+            // raise ranks forever.
+            continue;
+        }
+        for d in m.header().live_deps() {
+            let dr = d.header().rank.get();
+            if dr != DELAYED && dr <= mr {
+                d.header().rank.set(succ(mr));
+                todo.push(d);
+            }
+        }
+    }
+    true
+}
+
+struct Entry {
+    rank: u32,
+    seq: u64,
+    node: Rc<dyn Node>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank == other.rank && self.seq == other.seq
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    // BinaryHeap is a max-heap: the *lowest* rank, then the oldest, is the
+    // greatest entry.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.rank.cmp(&self.rank).then(other.seq.cmp(&self.seq))
+    }
+}
+
+struct Engine {
+    /// The id of the running step; 0 outside steps.
+    current: Cell<u64>,
+    ids: Cell<u64>,
+    seq: Cell<u64>,
+    heap: RefCell<BinaryHeap<Entry>>,
+    /// Events that occurred in the running step.
+    to_clear: RefCell<Vec<Rc<dyn Node>>>,
+    /// Delayed events that occurred in the running step.
+    to_clear_delayed: RefCell<Vec<Rc<dyn Node>>>,
+    /// Panics caught in the running step, for the async exception hook.
+    failures: RefCell<Vec<Error>>,
+    after: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    draining: Cell<bool>,
+    live: Cell<usize>,
+    kept: RefCell<Vec<Box<dyn Any>>>,
+    graveyard: RefCell<Vec<Box<dyn Any>>>,
+    burying: Cell<bool>,
+}
+
+thread_local! {
+    static ENGINE: Engine = const {
+        Engine {
+            current: Cell::new(0),
+            ids: Cell::new(0),
+            seq: Cell::new(0),
+            heap: RefCell::new(BinaryHeap::new()),
+            to_clear: RefCell::new(Vec::new()),
+            to_clear_delayed: RefCell::new(Vec::new()),
+            failures: RefCell::new(Vec::new()),
+            after: RefCell::new(VecDeque::new()),
+            draining: Cell::new(false),
+            live: Cell::new(0),
+            kept: RefCell::new(Vec::new()),
+            graveyard: RefCell::new(Vec::new()),
+            burying: Cell::new(false),
+        }
+    };
+}
+
+impl Engine {
+    fn fresh_id(&self) -> u64 {
+        let id = self.ids.get() + 1;
+        self.ids.set(id);
+        id
+    }
+
+    #[inline]
+    fn schedule(&self, n: Rc<dyn Node>) {
+        let h = n.header();
+        let cur = self.current.get();
+        if h.stamp.get() == cur {
+            return;
+        }
+        h.stamp.set(cur);
+        let seq = self.seq.get() + 1;
+        self.seq.set(seq);
+        let rank = h.rank.get();
+        self.heap.borrow_mut().push(Entry { rank, seq, node: n });
+    }
+}
+
+/// Whether an update step is running on this thread.
+#[inline]
+pub(crate) fn in_step() -> bool {
+    ENGINE.with(|en| en.current.get() != 0)
+}
+
+/// The id of the running step (0 outside steps).
+#[inline]
+pub(crate) fn step_id() -> u64 {
+    ENGINE.with(|en| en.current.get())
+}
+
+/// A fresh id for an explicit step.
+pub(crate) fn fresh_id() -> u64 {
+    ENGINE.with(|en| en.fresh_id())
+}
+
+/// Schedules `n` in the running step (once per step).
+#[inline]
+pub(crate) fn schedule(n: Rc<dyn Node>) {
+    ENGINE.with(|en| en.schedule(n));
+}
+
+/// Lets `n` be scheduled a second time in the running step (after its rank
+/// went up, it must run again once its new producers are done).
+pub(crate) fn allow_reschedule(n: &dyn Node) {
+    n.header().stamp.set(0);
+}
+
+/// Re-sorts the queue after ranks changed.
+pub(crate) fn rebuild_queue() {
+    ENGINE.with(|en| {
+        let mut heap = en.heap.borrow_mut();
+        let mut v = std::mem::take(&mut *heap).into_vec();
+        for e in &mut v {
+            e.rank = e.node.header().rank.get();
+        }
+        *heap = BinaryHeap::from(v);
+    });
+}
+
+/// Remembers that `n` occurred in the running step, to clear it at the end.
+#[inline]
+pub(crate) fn occurred(n: Rc<dyn Node>) {
+    ENGINE.with(|en| {
+        if n.header().rank.get() == DELAYED {
+            en.to_clear_delayed.borrow_mut().push(n);
+        } else {
+            en.to_clear.borrow_mut().push(n);
+        }
+    });
+}
+
+/// Records a failure of the running step for the async exception hook.
+pub(crate) fn record_failure(e: Error) {
+    ENGINE.with(|en| en.failures.borrow_mut().push(e));
+}
+
+/// The text a panic payload carries.
+pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-string payload".to_owned()
+    }
+}
+
+/// Runs `f`; a panic becomes a failure of the running step.
+#[inline]
+pub(crate) fn contain(f: impl FnOnce()) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+        record_failure(Error::panic(panic_text(&*p)));
+    }
+}
+
+/// Sends `e` to the async exception hook, outside any step.
+pub(crate) fn report(e: Error) {
+    after_step(move || crate::core::ignore_result(crate::core::rejected::<()>(e)));
+}
+
+/// Runs one update step: `init` sets the primitives and schedules their
+/// dependents, then every scheduled node runs in rank order, then the
+/// occurrences are cleared, then the steps chained by delayed nodes run.
+/// The caller has checked that no step is running.
+pub(crate) fn run_step(init: impl FnOnce()) {
+    // If the engine itself failed half-way (a bug, since user code is
+    // contained), leave it usable rather than stuck "in a step" forever.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let leftovers = ENGINE.try_with(|en| {
+                en.current.set(0);
+                let heap = std::mem::take(&mut *en.heap.borrow_mut());
+                let a = std::mem::take(&mut *en.to_clear.borrow_mut());
+                let b = std::mem::take(&mut *en.to_clear_delayed.borrow_mut());
+                (heap, a, b)
+            });
+            if let Ok((heap, a, b)) = leftovers {
+                for n in a.iter().chain(b.iter()) {
+                    n.clear();
+                }
+                drop(heap);
+            }
+        }
+    }
+
+    ENGINE.with(|en| {
+        let id = en.fresh_id();
+        en.current.set(id);
+    });
+    let reset = Reset;
+    contain(init);
+    let mut delayed: Vec<Rc<dyn Node>> = Vec::new();
+    let mut chained = 0u32;
+    loop {
+        while let Some(entry) = ENGINE.with(|en| en.heap.borrow_mut().pop()) {
+            if entry.node.header().rank.get() == DELAYED {
+                // Delayed nodes have the highest rank: everything else of
+                // this step is done.
+                delayed.push(entry.node);
+            } else {
+                entry.node.run();
+            }
+        }
+        // The delayed events of the previous step have had their step.
+        let old = ENGINE.with(|en| std::mem::take(&mut *en.to_clear_delayed.borrow_mut()));
+        for n in old {
+            n.clear();
+        }
+        if delayed.is_empty() {
+            break;
+        }
+        chained += 1;
+        if chained > MAX_CHAINED_STEPS {
+            record_failure(Error::failure(format!(
+                "lwt::react: a fixed point (fix) did not settle after {MAX_CHAINED_STEPS} chained steps; \
+                 the remaining updates were dropped"
+            )));
+            delayed.clear();
+            break;
+        }
+        // A new step: delayed nodes take their source's value of the step
+        // that just ended (its occurrences are still there) and schedule
+        // their dependents in the new one.
+        ENGINE.with(|en| {
+            let id = en.fresh_id();
+            en.current.set(id);
+        });
+        let old = ENGINE.with(|en| std::mem::take(&mut *en.to_clear.borrow_mut()));
+        for d in delayed.drain(..) {
+            d.run();
+        }
+        for n in old {
+            n.clear();
+        }
+    }
+    let old = ENGINE.with(|en| std::mem::take(&mut *en.to_clear.borrow_mut()));
+    for n in old {
+        n.clear();
+    }
+    std::mem::forget(reset);
+    let failures = ENGINE.with(|en| {
+        en.current.set(0);
+        std::mem::take(&mut *en.failures.borrow_mut())
+    });
+    for e in failures {
+        report(e);
+    }
+    drain_after();
+}
+
+/// Runs `job` once no step is running: now if none is, else after the
+/// running step (and the jobs queued before it) are done. Jobs run in the
+/// order they were queued.
+pub(crate) fn after_step(job: impl FnOnce() + 'static) {
+    let now = ENGINE.with(|en| {
+        if en.current.get() != 0 || en.draining.get() {
+            en.after.borrow_mut().push_back(Box::new(job));
+            None
+        } else {
+            Some(job)
+        }
+    });
+    if let Some(job) = now {
+        if let Err(p) = catch_unwind(AssertUnwindSafe(job)) {
+            crate::core::ignore_result(crate::core::rejected::<()>(Error::panic(panic_text(&*p))));
+        }
+    }
+}
+
+fn drain_after() {
+    let start = ENGINE.with(|en| {
+        if en.draining.get() {
+            false
+        } else {
+            en.draining.set(true);
+            true
+        }
+    });
+    if !start {
+        return;
+    }
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            let _ = ENGINE.try_with(|en| en.draining.set(false));
+        }
+    }
+    let _done = Done;
+    while let Some(job) = ENGINE.with(|en| en.after.borrow_mut().pop_front()) {
+        if let Err(p) = catch_unwind(AssertUnwindSafe(job)) {
+            crate::core::ignore_result(crate::core::rejected::<()>(Error::panic(panic_text(&*p))));
+        }
+    }
+}
+
+/// Drops `b` without recursing: dropping the last handle on a long chain of
+/// derived nodes would otherwise drop each producer from inside the drop of
+/// its consumer, one stack frame per node.
+pub(crate) fn dispose(b: Box<dyn Any>) {
+    let queued = ENGINE.try_with(|en| {
+        en.graveyard.borrow_mut().push(b);
+        if en.burying.get() {
+            return true;
+        }
+        en.burying.set(true);
+        loop {
+            let next = en.graveyard.borrow_mut().pop();
+            match next {
+                Some(x) => drop(x),
+                None => break,
+            }
+        }
+        en.burying.set(false);
+        true
+    });
+    // During thread teardown the engine may be gone: `b` was moved into the
+    // closure and is dropped with it.
+    let _ = queued;
+}
+
+/// Keeps `b` alive until the thread ends.
+pub(crate) fn keep_forever(b: Box<dyn Any>) {
+    ENGINE.with(|en| en.kept.borrow_mut().push(b));
+}
+
+/// How many event and signal nodes are alive on this thread.
+///
+/// Every derived event or non-constant signal owns one node; a node is freed
+/// once nobody holds it (its producers only hold it weakly), unless it was
+/// kept on purpose ([`Event::keep`](super::Event::keep),
+/// [`Event::retain`](super::Event::retain)). Tests use this to check that
+/// the graph does not leak.
+///
+/// ```
+/// use lwt::react::{e, live_nodes};
+/// let (ev, _send) = e::create::<i32>();
+/// let before = live_nodes();
+/// let doubled = ev.map(|x| x * 2);
+/// assert_eq!(live_nodes(), before + 1);
+/// drop(doubled);
+/// assert_eq!(live_nodes(), before);
+/// ```
+pub fn live_nodes() -> usize {
+    ENGINE.with(|en| en.live.get())
+}
