@@ -26,11 +26,11 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::{Rc, Weak};
 
+use super::queue::Queue;
 use crate::core::Error;
 
 /// The rank of primitives.
@@ -119,16 +119,35 @@ impl Header {
     /// Schedules every live dependent in the running step, sweeping the
     /// dead ones on the way.
     pub(crate) fn schedule_deps(&self) {
-        let mut deps = self.deps.borrow_mut();
+        let deps = self.deps.borrow();
+        if deps.is_empty() {
+            return;
+        }
+        // This runs for every update of every node: a plain loop, and the
+        // list is compacted only when a freed or stopped dependent shows up.
+        let mut dead = false;
         ENGINE.with(|en| {
-            deps.retain(|w| match w.upgrade() {
-                Some(n) if !n.header().stopped.get() => {
-                    en.schedule(n);
-                    true
+            let cur = en.current.get();
+            let mut queue = en.queue.borrow_mut();
+            for w in deps.iter() {
+                let Some(n) = w.upgrade() else {
+                    dead = true;
+                    continue;
+                };
+                let h = n.header();
+                if h.stopped.get() {
+                    dead = true;
+                } else if h.stamp.get() != cur {
+                    h.stamp.set(cur);
+                    let rank = h.rank.get();
+                    queue.push_at(n, rank);
                 }
-                _ => false,
-            })
+            }
         });
+        drop(deps);
+        if dead {
+            self.deps.borrow_mut().retain(is_live);
+        }
     }
 
     /// The live dependents, for rank propagation.
@@ -236,37 +255,11 @@ pub(crate) fn raise_rank(n: &Rc<dyn Node>, r: u32) -> bool {
     true
 }
 
-struct Entry {
-    rank: u32,
-    seq: u64,
-    node: Rc<dyn Node>,
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.rank == other.rank && self.seq == other.seq
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    // BinaryHeap is a max-heap: the *lowest* rank, then the oldest, is the
-    // greatest entry.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.rank.cmp(&self.rank).then(other.seq.cmp(&self.seq))
-    }
-}
-
 struct Engine {
     /// The id of the running step; 0 outside steps.
     current: Cell<u64>,
     ids: Cell<u64>,
-    seq: Cell<u64>,
-    heap: RefCell<BinaryHeap<Entry>>,
+    queue: RefCell<Queue>,
     /// Events that occurred in the running step.
     to_clear: RefCell<Vec<Rc<dyn Node>>>,
     /// Delayed events that occurred in the running step.
@@ -286,8 +279,7 @@ thread_local! {
         Engine {
             current: Cell::new(0),
             ids: Cell::new(0),
-            seq: Cell::new(0),
-            heap: RefCell::new(BinaryHeap::new()),
+            queue: RefCell::new(Queue::new()),
             to_clear: RefCell::new(Vec::new()),
             to_clear_delayed: RefCell::new(Vec::new()),
             failures: RefCell::new(Vec::new()),
@@ -316,10 +308,7 @@ impl Engine {
             return;
         }
         h.stamp.set(cur);
-        let seq = self.seq.get() + 1;
-        self.seq.set(seq);
-        let rank = h.rank.get();
-        self.heap.borrow_mut().push(Entry { rank, seq, node: n });
+        self.queue.borrow_mut().push(n);
     }
 }
 
@@ -354,14 +343,7 @@ pub(crate) fn allow_reschedule(n: &dyn Node) {
 
 /// Re-sorts the queue after ranks changed.
 pub(crate) fn rebuild_queue() {
-    ENGINE.with(|en| {
-        let mut heap = en.heap.borrow_mut();
-        let mut v = std::mem::take(&mut *heap).into_vec();
-        for e in &mut v {
-            e.rank = e.node.header().rank.get();
-        }
-        *heap = BinaryHeap::from(v);
-    });
+    ENGINE.with(|en| en.queue.borrow_mut().rebuild());
 }
 
 /// Remembers that `n` occurred in the running step, to clear it at the end.
@@ -393,7 +375,6 @@ pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Runs `f`; a panic becomes a failure of the running step.
-#[inline]
 pub(crate) fn contain(f: impl FnOnce()) {
     if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
         record_failure(Error::panic(panic_text(&*p)));
@@ -417,7 +398,7 @@ pub(crate) fn run_step(init: impl FnOnce()) {
         fn drop(&mut self) {
             let leftovers = ENGINE.try_with(|en| {
                 en.current.set(0);
-                let heap = std::mem::take(&mut *en.heap.borrow_mut());
+                let heap = en.queue.borrow_mut().drain_all();
                 let a = std::mem::take(&mut *en.to_clear.borrow_mut());
                 let b = std::mem::take(&mut *en.to_clear_delayed.borrow_mut());
                 (heap, a, b)
@@ -431,69 +412,99 @@ pub(crate) fn run_step(init: impl FnOnce()) {
         }
     }
 
-    ENGINE.with(|en| {
+    let failed = ENGINE.with(|en| {
         let id = en.fresh_id();
         en.current.set(id);
-    });
-    let reset = Reset;
-    contain(init);
-    let mut delayed: Vec<Rc<dyn Node>> = Vec::new();
-    let mut chained = 0u32;
-    loop {
-        while let Some(entry) = ENGINE.with(|en| en.heap.borrow_mut().pop()) {
-            if entry.node.header().rank.get() == DELAYED {
-                // Delayed nodes have the highest rank: everything else of
-                // this step is done.
-                delayed.push(entry.node);
-            } else {
-                entry.node.run();
+        let reset = Reset;
+        contain(init);
+        let mut chained = 0u32;
+        loop {
+            drain_queue(en);
+            // The delayed events of the previous step have had their step.
+            clear_occurrences(&en.to_clear_delayed);
+            if !en.queue.borrow().has_delayed() {
+                break;
             }
-        }
-        // The delayed events of the previous step have had their step.
-        let old = ENGINE.with(|en| std::mem::take(&mut *en.to_clear_delayed.borrow_mut()));
-        for n in old {
-            n.clear();
-        }
-        if delayed.is_empty() {
-            break;
-        }
-        chained += 1;
-        if chained > MAX_CHAINED_STEPS {
-            record_failure(Error::failure(format!(
-                "lwt::react: a fixed point (fix) did not settle after {MAX_CHAINED_STEPS} chained steps; \
-                 the remaining updates were dropped"
-            )));
-            delayed.clear();
-            break;
-        }
-        // A new step: delayed nodes take their source's value of the step
-        // that just ended (its occurrences are still there) and schedule
-        // their dependents in the new one.
-        ENGINE.with(|en| {
+            // Everything else of this step is done: the delayed nodes
+            // reached feed a new step.
+            let delayed = en.queue.borrow_mut().take_delayed();
+            chained += 1;
+            if chained > MAX_CHAINED_STEPS {
+                record_failure(Error::failure(format!(
+                    "lwt::react: a fixed point (fix) did not settle after {MAX_CHAINED_STEPS} chained steps; \
+                     the remaining updates were dropped"
+                )));
+                break;
+            }
+            // Delayed nodes take their source's value of the step that
+            // just ended (its occurrences are still there) and schedule
+            // their dependents in the new one.
             let id = en.fresh_id();
             en.current.set(id);
-        });
-        let old = ENGINE.with(|en| std::mem::take(&mut *en.to_clear.borrow_mut()));
-        for d in delayed.drain(..) {
-            d.run();
+            let old = std::mem::take(&mut *en.to_clear.borrow_mut());
+            for d in delayed {
+                contain(|| d.run());
+            }
+            for n in old {
+                n.clear();
+            }
         }
-        for n in old {
-            n.clear();
+        clear_occurrences(&en.to_clear);
+        std::mem::forget(reset);
+        en.current.set(0);
+        !en.failures.borrow().is_empty()
+    });
+    if failed {
+        for e in ENGINE.with(|en| std::mem::take(&mut *en.failures.borrow_mut())) {
+            report(e);
         }
     }
-    let old = ENGINE.with(|en| std::mem::take(&mut *en.to_clear.borrow_mut()));
-    for n in old {
+    if ENGINE.with(|en| !en.after.borrow().is_empty()) {
+        drain_after();
+    }
+}
+
+/// Runs the queued nodes until the queue is empty.
+///
+/// One `catch_unwind` guards the whole loop rather than one per node: a
+/// panicking node has already put its update function back (see the nodes'
+/// `run`), so after recording the failure the loop simply resumes with the
+/// next node. The happy path pays for one landing pad per step.
+fn drain_queue(en: &Engine) {
+    loop {
+        let r = catch_unwind(AssertUnwindSafe(|| loop {
+            let next = en.queue.borrow_mut().pop();
+            match next {
+                Some(n) => n.run(),
+                None => break,
+            }
+        }));
+        match r {
+            Ok(()) => return,
+            Err(p) => record_failure(Error::panic(panic_text(&*p))),
+        }
+    }
+}
+
+/// Clears the occurrences in one of the engine's lists, keeping the list's
+/// allocation for the next step.
+#[inline(always)]
+fn clear_occurrences(which: &RefCell<Vec<Rc<dyn Node>>>) {
+    if !which.borrow().is_empty() {
+        clear_occurrences_slow(which);
+    }
+}
+
+#[cold]
+fn clear_occurrences_slow(which: &RefCell<Vec<Rc<dyn Node>>>) {
+    let mut list = std::mem::take(&mut *which.borrow_mut());
+    for n in list.drain(..) {
         n.clear();
     }
-    std::mem::forget(reset);
-    let failures = ENGINE.with(|en| {
-        en.current.set(0);
-        std::mem::take(&mut *en.failures.borrow_mut())
-    });
-    for e in failures {
-        report(e);
+    let mut l = which.borrow_mut();
+    if l.is_empty() {
+        *l = list;
     }
-    drain_after();
 }
 
 /// Runs `job` once no step is running: now if none is, else after the

@@ -130,6 +130,7 @@ mod bridges;
 mod event;
 mod graph;
 mod helpers;
+mod queue;
 mod signal;
 mod step;
 

@@ -20,6 +20,9 @@ pub(crate) struct SNode<T: 'static> {
     pub(crate) h: Header,
     pub(crate) value: RefCell<T>,
     pub(crate) eq: EqFn<T>,
+    // Borrowed mutably while the function runs (a node never runs inside
+    // its own run). If the node stops itself meanwhile, `run` drops the
+    // function once the call is over.
     upd: RefCell<Option<SUpdate<T>>>,
 }
 
@@ -53,8 +56,9 @@ impl<T: 'static> SNode<T> {
         if self.h.stopped.get() {
             return;
         }
-        let f = self.upd.borrow_mut().take();
         self.h.mark_stopped();
+        // While the node runs, its function is borrowed: `run` drops it.
+        let f = self.upd.try_borrow_mut().ok().and_then(|mut slot| slot.take());
         if let Some(f) = f {
             dispose(Box::new(f));
         }
@@ -79,13 +83,17 @@ impl<T: 'static> Node for SNode<T> {
     }
 
     fn run(self: Rc<Self>) {
-        let f = self.upd.borrow_mut().take();
-        let Some(mut f) = f else { return };
-        graph::contain(|| f(&self));
+        let mut slot = self.upd.borrow_mut();
+        let Some(f) = slot.as_mut() else { return };
+        // If `f` panics, unwinding releases the borrow and leaves `f` in
+        // place: the step goes on (see `drain_queue`), the node stays usable.
+        f(&self);
         if self.h.stopped.get() {
-            dispose(Box::new(f));
-        } else {
-            *self.upd.borrow_mut() = Some(f);
+            let f = slot.take();
+            drop(slot);
+            if let Some(f) = f {
+                dispose(Box::new(f));
+            }
         }
     }
 }
