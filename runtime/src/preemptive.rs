@@ -86,13 +86,7 @@ impl SubmitError {
 }
 
 impl Pool {
-    pub(crate) const fn new(
-        name: &'static str,
-        min: usize,
-        max: usize,
-        max_queued: usize,
-        initialized: bool,
-    ) -> Pool {
+    pub(crate) const fn new(name: &'static str, min: usize, max: usize, max_queued: usize, initialized: bool) -> Pool {
         Pool {
             name,
             state: Mutex::new(PoolState {
@@ -162,10 +156,7 @@ impl Pool {
                 break;
             }
             st.idle += 1;
-            let (g, t) = self
-                .work
-                .wait_timeout(st, IDLE_EXIT)
-                .unwrap_or_else(|e| e.into_inner());
+            let (g, t) = self.work.wait_timeout(st, IDLE_EXIT).unwrap_or_else(|e| e.into_inner());
             st = g;
             st.idle -= 1;
             if t.timed_out() && st.queue.is_empty() && st.threads > st.min {
@@ -262,10 +253,7 @@ fn panic_text(p: &(dyn Any + Send)) -> String {
 
 /// Runs `f` on a thread of `pool` and returns a promise of its result,
 /// resolved on the calling loop thread. A panic in `f` rejects the promise.
-pub(crate) fn submit_job<T: Send + 'static>(
-    pool: &'static Pool,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Promise<T> {
+pub(crate) fn submit_job<T: Send + 'static>(pool: &'static Pool, f: impl FnOnce() -> T + Send + 'static) -> Promise<T> {
     let engine = match crate::main::engine() {
         Ok(e) => e,
         Err(e) => return crate::rejected(Error::io(e)),
@@ -283,8 +271,7 @@ pub(crate) fn submit_job<T: Send + 'static>(
     let remote = engine.remote.clone();
     let job: Job = Box::new(move || {
         let _scope = LoopScope::enter(remote.clone());
-        let res: Result<T, String> =
-            catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_text(&*p));
+        let res: Result<T, String> = catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_text(&*p));
         // If the loop thread is gone, nobody waits for the result.
         let _ = remote.post(Message::Done(key, Box::new(res)));
     });
@@ -371,9 +358,7 @@ fn current_loop() -> Option<Arc<Remote>> {
 /// });
 /// assert_eq!(lwt::main::run(p).unwrap(), 21);
 /// ```
-pub fn run_in_main<T: Send + 'static>(
-    f: impl FnOnce() -> Promise<T> + Send + 'static,
-) -> Result<T, Error> {
+pub fn run_in_main<T: Send + 'static>(f: impl FnOnce() -> Promise<T> + Send + 'static) -> Result<T, Error> {
     let Some(remote) = current_loop() else {
         return Err(Error::failure(
             "lwt::preemptive::run_in_main: not called from a detached job \
@@ -383,21 +368,18 @@ pub fn run_in_main<T: Send + 'static>(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<T, SendableError>>(1);
     let request = Box::new(move || {
         let p = crate::catch(f, crate::rejected);
-        let _ = p.then(move |r| {
+        drop(p.then(move |r| {
+            // The worker may have given up waiting (it cannot: it blocks).
             let _ = tx.send(r.map_err(|e| SendableError::of(&e)));
             crate::resolved(())
-        });
+        }));
     });
     if remote.post(Message::Run(request)).is_err() {
-        return Err(Error::failure(
-            "lwt::preemptive::run_in_main: the loop thread is gone",
-        ));
+        return Err(Error::failure("lwt::preemptive::run_in_main: the loop thread is gone"));
     }
     match rx.recv() {
         Ok(r) => r.map_err(SendableError::into_error),
-        Err(_) => Err(Error::failure(
-            "lwt::preemptive::run_in_main: the loop thread is gone",
-        )),
+        Err(_) => Err(Error::failure("lwt::preemptive::run_in_main: the loop thread is gone")),
     }
 }
 
@@ -419,8 +401,9 @@ pub fn run_in_main<T: Send + 'static>(
 ///         move || { n2.fetch_add(1, Ordering::SeqCst); lwt::resolved(()) },
 ///         |_| {},
 ///     )
+///     .is_ok()
 /// });
-/// lwt::main::run(p).unwrap().unwrap();
+/// assert!(lwt::main::run(p).unwrap());
 /// lwt::main::run(lwt::pause()).unwrap();
 /// assert_eq!(n.load(Ordering::SeqCst), 1);
 /// ```

@@ -99,10 +99,7 @@ pub(crate) fn engine() -> io::Result<Rc<Engine>> {
 
 /// The engine of the calling thread if it exists (never creates one).
 pub(crate) fn existing_engine() -> Option<Rc<Engine>> {
-    ENGINE
-        .try_with(|slot| slot.borrow().clone())
-        .ok()
-        .flatten()
+    ENGINE.try_with(|slot| slot.borrow().clone()).ok().flatten()
 }
 
 impl Drop for Engine {
@@ -162,11 +159,7 @@ impl Engine {
     /// Removes `fd` from the poller and returns its waiters (to be rejected
     /// by the caller, outside any borrow).
     pub(crate) fn deregister(&self, key: usize, fd: RawFd) -> Vec<Resolver<()>> {
-        let _ = self
-            .poll
-            .borrow()
-            .registry()
-            .deregister(&mut SourceFd(&fd));
+        let _ = self.poll.borrow().registry().deregister(&mut SourceFd(&fd));
         let Some(entry) = self.io.borrow_mut().try_remove(key) else {
             return Vec::new();
         };
@@ -220,9 +213,7 @@ impl Engine {
                 Dir::Read => &mut entry.readers,
                 Dir::Write => &mut entry.writers,
             };
-            list.iter()
-                .position(|w| w.id == id)
-                .map(|i| list.swap_remove(i))
+            list.iter().position(|w| w.id == id).map(|i| list.swap_remove(i))
         };
         if removed.is_some() {
             let c = match dir {

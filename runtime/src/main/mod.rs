@@ -118,10 +118,11 @@ pub fn run<T: 'static>(p: Promise<T>) -> Result<T, Error> {
 fn drive<T: 'static>(engine: &Engine, p: Promise<T>) -> Result<T, Error> {
     let slot: Rc<RefCell<Option<Result<T, Error>>>> = Rc::new(RefCell::new(None));
     let s = slot.clone();
-    let _ = p.then(move |r| {
+    // The promise `then` returns only matters for its side effect on `slot`.
+    drop(p.then(move |r| {
         *s.borrow_mut() = Some(r);
         crate::resolved(())
-    });
+    }));
     loop {
         if let Some(r) = slot.borrow_mut().take() {
             return r;
@@ -167,11 +168,11 @@ pub fn abandon_yielded_and_paused() {
 macro_rules! iter_hooks {
     ($name:ident, $key:ident, $when:literal) => {
         #[doc = concat!("Hooks called ", $when, " of every loop iteration (Lwt_main's `",
-            stringify!($name), "`).")]
+                    stringify!($name), "`).")]
         ///
         /// Hooks are per thread; they run in list order.
         pub mod $name {
-            use super::{HookId, $key};
+            use super::{$key, HookId};
             use std::rc::Rc;
 
             /// Adds a hook to run before the others.

@@ -107,8 +107,7 @@ impl Timers {
         let removed = self.live.remove(id.key);
         if self.heap.len() > 64 && self.heap.len() > 2 * self.live.len() {
             let live = &self.live;
-            self.heap
-                .retain(|e| live.get(e.key).is_some_and(|l| l.seq == e.seq));
+            self.heap.retain(|e| live.get(e.key).is_some_and(|l| l.seq == e.seq));
         }
         Some(removed.resolver)
     }

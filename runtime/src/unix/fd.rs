@@ -380,7 +380,9 @@ fn io_call<S: Send + 'static, T: Send + 'static>(
     } else {
         let mut slot = Some(state);
         retry_io(fd.clone(), dir, move |raw| {
-            let s = slot.as_mut().ok_or_else(|| io::Error::other("buffer already returned"))?;
+            let s = slot
+                .as_mut()
+                .ok_or_else(|| io::Error::other("buffer already returned"))?;
             let v = action(raw, s)?;
             let s = slot.take().ok_or_else(|| io::Error::other("buffer already returned"))?;
             Ok((s, v))
@@ -436,12 +438,7 @@ pub fn read<B: AsMut<[u8]> + Send + 'static>(
 /// let (buf, n) = lwt::main::run(lwt::unix::read(&r, [0u8; 4], 0, 4)).unwrap();
 /// assert_eq!(&buf[..n], b"bc");
 /// ```
-pub fn write<B: AsRef<[u8]> + Send + 'static>(
-    fd: &FileDescr,
-    buf: B,
-    ofs: usize,
-    len: usize,
-) -> Promise<(B, usize)> {
+pub fn write<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, buf: B, ofs: usize, len: usize) -> Promise<(B, usize)> {
     if let Err(e) = check_range("write", buf.as_ref().len(), ofs, len) {
         return crate::rejected(e);
     }

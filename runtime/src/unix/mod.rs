@@ -45,20 +45,41 @@
 //!   them synchronously on the loop thread).
 
 mod fd;
-mod sleep;
+mod files;
+mod names;
+mod process;
 pub(crate) mod signals;
+mod sleep;
+mod socket;
 pub(crate) mod sys;
 
 use std::io;
 
 pub use fd::{
-    abort, blocking, close, has_nonblock_flag, isatty, of_unix_file_descr, pipe, pipe_in, pipe_out,
-    pread, pwrite, read, readable, readv, set_blocking, set_close_on_exec, stderr, stdin, stdout,
-    wait_read, wait_write, writable, write, writev, FileDescr, State, IOV_MAX,
+    abort, blocking, close, has_nonblock_flag, isatty, of_unix_file_descr, pipe, pipe_in, pipe_out, pread, pwrite,
+    read, readable, readv, set_blocking, set_close_on_exec, stderr, stdin, stdout, wait_read, wait_write, writable,
+    write, writev, FileDescr, State, IOV_MAX,
 };
 pub(crate) use fd::{check_range, fd_job, retry_io};
+pub use files::{
+    access, chdir, chmod, chown, closedir, fchmod, fchown, fdatasync, file_exists, files_of_directory, fstat, fsync,
+    ftruncate, getcwd, link, lseek, lstat, mkdir, opendir, openfile, readdir, readdir_n, readlink, rename, rewinddir,
+    rmdir, stat, symlink, truncate, unlink, utimes, AccessPermission, DirHandle, FileKind, OpenFlag, SeekCommand,
+    Stats,
+};
+pub use names::{
+    getaddrinfo, gethostbyname, gethostname, getlogin, getnameinfo, getpwnam, AddrInfo, GetAddrInfoOption,
+    GetNameInfoOption, HostEntry, NameInfo, PasswdEntry,
+};
+pub use process::{system, wait, wait4, wait_count, waitpid, ProcessStatus, ResourceUsage, WaitFlag};
 pub use signals::{disable_signal_handler, on_signal, SignalHandlerId};
 pub use sleep::{auto_pause, auto_yield, sleep, timeout, with_timeout, yield_};
+pub use socket::{
+    accept, accept_n, bind, connect, getpeername, getsockname, getsockopt, getsockopt_error, getsockopt_float,
+    getsockopt_int, getsockopt_optint, listen, recv, recvfrom, send, sendto, setsockopt, setsockopt_float,
+    setsockopt_int, setsockopt_optint, shutdown, socket, socketpair, Accepted, MsgFlag, ShutdownCommand, SockAddr,
+    SocketBoolOption, SocketDomain, SocketFloatOption, SocketIntOption, SocketOptIntOption, SocketType,
+};
 
 use crate::preemptive::{submit_job, Pool};
 use crate::{Error, Promise};
@@ -67,9 +88,7 @@ use crate::{Error, Promise};
 static JOB_POOL: Pool = Pool::new("lwt-unix-job", 0, 64, usize::MAX, true);
 
 /// Runs a blocking system call on a worker thread (Lwt's `run_job`).
-pub(crate) fn job<T: Send + 'static>(
-    f: impl FnOnce() -> io::Result<T> + Send + 'static,
-) -> Promise<T> {
+pub(crate) fn job<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> Promise<T> {
     submit_job(&JOB_POOL, f).bind(|r| crate::of_result(r.map_err(Error::io)))
 }
 

@@ -30,8 +30,7 @@ pub(crate) fn cstring(path: &Path) -> io::Result<CString> {
 
 /// A string argument as a C string.
 fn cstr_arg(s: &str) -> io::Result<CString> {
-    CString::new(s)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "argument contains a NUL byte"))
+    CString::new(s).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "argument contains a NUL byte"))
 }
 
 /// Reads the file status flags and sets or clears `O_NONBLOCK`.
@@ -108,8 +107,7 @@ pub(crate) fn pwrite(fd: RawFd, buf: &[u8], offset: u64) -> io::Result<usize> {
 }
 
 fn offset_arg(offset: u64) -> io::Result<libc::off_t> {
-    libc::off_t::try_from(offset)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))
+    libc::off_t::try_from(offset).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))
 }
 
 /// The most buffers one `readv`/`writev` call takes (`IOV_MAX`).
@@ -158,36 +156,18 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: i32) -> io::Result<usize> {
 /// `EPIPE` error, never a process-killing `SIGPIPE`).
 pub(crate) fn send(fd: RawFd, buf: &[u8], flags: i32) -> io::Result<usize> {
     // SAFETY: pointer and length describe the readable `buf`.
-    let n = cvt(unsafe {
-        libc::send(
-            fd,
-            buf.as_ptr().cast(),
-            buf.len(),
-            flags | libc::MSG_NOSIGNAL,
-        )
-    })?;
+    let n = cvt(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags | libc::MSG_NOSIGNAL) })?;
     Ok(n as usize)
 }
 
 /// `recvfrom(2)`: the byte count and the sender's raw address.
-pub(crate) fn recvfrom(
-    fd: RawFd,
-    buf: &mut [u8],
-    flags: i32,
-) -> io::Result<(usize, socket2::SockAddr)> {
+pub(crate) fn recvfrom(fd: RawFd, buf: &mut [u8], flags: i32) -> io::Result<(usize, socket2::SockAddr)> {
     let mut n = 0usize;
     // SAFETY: `try_init` hands us zeroed sockaddr storage and its length,
     // which recvfrom fills in; the data buffer is the writable `buf`.
     let ((), addr) = unsafe {
         socket2::SockAddr::try_init(|storage, len| {
-            let r = libc::recvfrom(
-                fd,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                flags,
-                storage.cast(),
-                len,
-            );
+            let r = libc::recvfrom(fd, buf.as_mut_ptr().cast(), buf.len(), flags, storage.cast(), len);
             n = cvt(r)? as usize;
             Ok(())
         })
@@ -196,12 +176,7 @@ pub(crate) fn recvfrom(
 }
 
 /// `sendto(2)` (with `MSG_NOSIGNAL`).
-pub(crate) fn sendto(
-    fd: RawFd,
-    buf: &[u8],
-    flags: i32,
-    addr: &socket2::SockAddr,
-) -> io::Result<usize> {
+pub(crate) fn sendto(fd: RawFd, buf: &[u8], flags: i32, addr: &socket2::SockAddr) -> io::Result<usize> {
     // SAFETY: the data pointer/length describe `buf`; the address pointer
     // and length come from a valid `SockAddr` that outlives the call.
     let n = cvt(unsafe {
@@ -234,11 +209,7 @@ pub(crate) fn close(fd: RawFd) -> io::Result<()> {
 
 /// A zero-timeout `poll(2)`: is `fd` ready for `events` right now?
 pub(crate) fn poll_now(fd: RawFd, events: i16) -> io::Result<bool> {
-    let mut p = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
+    let mut p = libc::pollfd { fd, events, revents: 0 };
     // SAFETY: one valid pollfd, zero timeout.
     let n = cvt(unsafe { libc::poll(&mut p, 1, 0) })?;
     if n > 0 && p.revents & libc::POLLNVAL != 0 {
@@ -490,9 +461,7 @@ fn gai_error(code: i32) -> io::Error {
         libc::EAI_NONAME | libc::EAI_NODATA => io::ErrorKind::NotFound,
         libc::EAI_AGAIN => io::ErrorKind::WouldBlock,
         libc::EAI_MEMORY => io::ErrorKind::OutOfMemory,
-        libc::EAI_BADFLAGS | libc::EAI_FAMILY | libc::EAI_SOCKTYPE | libc::EAI_SERVICE => {
-            io::ErrorKind::InvalidInput
-        }
+        libc::EAI_BADFLAGS | libc::EAI_FAMILY | libc::EAI_SOCKTYPE | libc::EAI_SERVICE => io::ErrorKind::InvalidInput,
         _ => io::ErrorKind::Other,
     };
     io::Error::new(kind, format!("getaddrinfo: {}", msg.to_string_lossy()))
@@ -517,7 +486,11 @@ pub(crate) fn getaddrinfo(
     hints.ai_protocol = protocol;
     let mut res: *mut libc::addrinfo = std::ptr::null_mut();
     let hp = if host.is_empty() { std::ptr::null() } else { h.as_ptr() };
-    let sp = if service.is_empty() { std::ptr::null() } else { s.as_ptr() };
+    let sp = if service.is_empty() {
+        std::ptr::null()
+    } else {
+        s.as_ptr()
+    };
     // SAFETY: the strings are NUL-terminated or null; `res` receives a list
     // we free below with freeaddrinfo.
     let code = unsafe { libc::getaddrinfo(hp, sp, &hints, &mut res) };
@@ -550,7 +523,11 @@ pub(crate) fn getaddrinfo(
             None
         } else {
             // SAFETY: a non-null canonname is a NUL-terminated string in the list.
-            Some(unsafe { CStr::from_ptr(ai.ai_canonname) }.to_string_lossy().into_owned())
+            Some(
+                unsafe { CStr::from_ptr(ai.ai_canonname) }
+                    .to_string_lossy()
+                    .into_owned(),
+            )
         };
         out.push(RawAddrInfo {
             family: ai.ai_family,
@@ -592,8 +569,7 @@ pub(crate) fn getnameinfo(addr: &socket2::SockAddr, flags: i32) -> io::Result<(S
 }
 
 pub(crate) use libc::{
-    AI_CANONNAME, AI_NUMERICHOST, AI_PASSIVE, NI_DGRAM, NI_NAMEREQD, NI_NOFQDN, NI_NUMERICHOST,
-    NI_NUMERICSERV,
+    AI_CANONNAME, AI_NUMERICHOST, AI_PASSIVE, NI_DGRAM, NI_NAMEREQD, NI_NOFQDN, NI_NUMERICHOST, NI_NUMERICSERV,
 };
 
 /// `gethostname(2)`.
@@ -646,8 +622,7 @@ pub(crate) fn getpwnam(name: &str) -> io::Result<Option<RawPasswd>> {
         // strings; `result` receives either null or a pointer to `pw`.
         let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
         let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let code =
-            unsafe { libc::getpwnam_r(n.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) };
+        let code = unsafe { libc::getpwnam_r(n.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) };
         if code == libc::ERANGE && buf.len() < (1 << 20) {
             let len = buf.len() * 2;
             buf.resize(len, 0);
@@ -704,4 +679,31 @@ pub(crate) fn owned(fd: RawFd) -> OwnedFd {
     // SAFETY: callers pass a descriptor that was just returned to them by
     // the kernel and that nothing else owns.
     unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// `accept4(2)` giving a non-blocking, close-on-exec socket and the peer.
+pub(crate) fn accept(fd: RawFd) -> io::Result<(OwnedFd, socket2::SockAddr)> {
+    let mut newfd = -1;
+    // SAFETY: `try_init` gives zeroed address storage and its length, which
+    // accept4 fills in.
+    let ((), addr) = unsafe {
+        socket2::SockAddr::try_init(|storage, len| {
+            newfd = cvt(libc::accept4(
+                fd,
+                storage.cast(),
+                len,
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            ))?;
+            Ok(())
+        })
+    }?;
+    Ok((owned(newfd), addr))
+}
+
+/// `open(2)` with `O_CLOEXEC` unless `keep_exec`.
+pub(crate) fn open(path: &Path, flags: i32, perm: u32) -> io::Result<OwnedFd> {
+    let p = cstring(path)?;
+    // SAFETY: `p` is NUL-terminated; mode is passed as the variadic int.
+    let fd = cvt(unsafe { libc::open(p.as_ptr(), flags, perm as libc::c_uint) })?;
+    Ok(owned(fd))
 }
