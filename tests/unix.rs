@@ -209,6 +209,26 @@ fn a_full_pipe_makes_write_wait_until_the_reader_drains_it() {
 }
 
 #[test]
+fn a_large_transfer_through_a_pipe_keeps_every_byte() {
+    let _g = shared();
+    let (r, w) = pipe().unwrap();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    fn write_all(w: FileDescr, data: Rc<Vec<u8>>, ofs: usize) -> Promise<()> {
+        if ofs == data.len() {
+            return close(&w);
+        }
+        let len = (data.len() - ofs).min(65536);
+        let chunk = data[ofs..ofs + len].to_vec();
+        unix::write(&w.clone(), chunk, 0, len).bind(move |(_, n)| write_all(w, data, ofs + n))
+    }
+    lwt::async_({
+        let data = Rc::new(data.clone());
+        move || write_all(w, data, 0)
+    });
+    assert_eq!(read_all(&r), data);
+}
+
+#[test]
 fn wait_read_resolves_at_once_when_data_is_there() {
     let _g = shared();
     let (r, w) = pipe().unwrap();
