@@ -126,8 +126,7 @@ pub fn let_chain(chain: &LetChain, errors: &mut Errors) {
                     }
                     for name in in_this {
                         seen.entry(name.clone()).or_insert_with(|| {
-                            binding_span_of(&binding.pat, &name)
-                                .unwrap_or_else(|| binding.pat.span())
+                            binding_span_of(&binding.pat, &name).unwrap_or_else(|| binding.pat.span())
                         });
                     }
                 }
@@ -270,10 +269,7 @@ fn check_range(range: &Expr, errors: &mut Errors) {
         Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => match &*m.receiver {
             Expr::Paren(p) if matches!(&*p.expr, Expr::Range(_)) => check_range(&p.expr, errors),
             Expr::Range(_) => check_range(&m.receiver, errors),
-            other => errors.error(
-                other.span(),
-                format!("expected a range before `.rev()`: {SHAPES}"),
-            ),
+            other => errors.error(other.span(), format!("expected a range before `.rev()`: {SHAPES}")),
         },
         other => errors.error(
             other.span(),

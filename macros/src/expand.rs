@@ -15,9 +15,7 @@ use syn::spanned::Spanned;
 use syn::{Block, Expr, Ident, LitInt, Stmt};
 
 use crate::check::{is_catch_all, split_guard};
-use crate::parse::{
-    AssertForm, Binding, ForForm, IfForm, LetChain, MatchArm, MatchForm, Step, TryForm, WhileForm,
-};
+use crate::parse::{AssertForm, Binding, ForForm, IfForm, LetChain, MatchArm, MatchForm, Step, TryForm, WhileForm};
 
 fn hidden(name: &str) -> Ident {
     format_ident!("__lwt_{}", name, span = Span::mixed_site())
@@ -174,8 +172,7 @@ pub fn match_form(form: MatchForm) -> TokenStream {
     }
     let result = hidden("r");
     let error = hidden("e");
-    let (values, errors): (Vec<&MatchArm>, Vec<&MatchArm>) =
-        form.arms.iter().partition(|a| a.exception.is_none());
+    let (values, errors): (Vec<&MatchArm>, Vec<&MatchArm>) = form.arms.iter().partition(|a| a.exception.is_none());
     let values = values.iter().map(|a| wrapped_arm("Ok", &a.arm));
     let reraise = if errors.iter().any(|a| is_catch_all(&a.arm)) {
         quote!()

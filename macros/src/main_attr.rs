@@ -43,10 +43,7 @@ pub fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     if !args.is_empty() {
-        errors.error(
-            args.span(),
-            format!("{name} takes no arguments: write `{name}` alone"),
-        );
+        errors.error(args.span(), format!("{name} takes no arguments: write `{name}` alone"));
     }
     let output = check_signature(kind, &parsed, &mut errors);
     match errors.finish() {
@@ -99,10 +96,7 @@ fn check_signature(kind: Kind, f: &ItemFn, errors: &mut Errors) -> Option<Type> 
         errors.error(constness.span, format!("{name} cannot go on a `const fn`"));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.error(
-            sig.generics.span(),
-            format!("{name} cannot go on a generic function"),
-        );
+        errors.error(sig.generics.span(), format!("{name} cannot go on a generic function"));
     }
     if !sig.inputs.is_empty() {
         let what = match kind {
@@ -118,10 +112,7 @@ fn check_signature(kind: Kind, f: &ItemFn, errors: &mut Errors) -> Option<Type> 
         );
     }
     if let Some(variadic) = &sig.variadic {
-        errors.error(
-            variadic.span(),
-            format!("{name} cannot go on a variadic function"),
-        );
+        errors.error(variadic.span(), format!("{name} cannot go on a variadic function"));
     }
     match &sig.output {
         ReturnType::Default => None,
@@ -165,11 +156,7 @@ fn promise_output(ty: &Type) -> Option<&Type> {
 
 fn generate(kind: Kind, f: ItemFn, output: Option<Type>) -> TokenStream {
     let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-        ..
+        attrs, vis, sig, block, ..
     } = f;
     let ident = &sig.ident;
     let body_span = block.brace_token.span.join();
@@ -178,10 +165,7 @@ fn generate(kind: Kind, f: ItemFn, output: Option<Type>) -> TokenStream {
     let (ret, promise_ty) = match &output {
         Some(t) => {
             let span = t.span();
-            (
-                quote_spanned!(span=> -> #t),
-                quote_spanned!(span=> ::lwt::Promise<#t>),
-            )
+            (quote_spanned!(span=> -> #t), quote_spanned!(span=> ::lwt::Promise<#t>))
         }
         None => (quote!(), quote_spanned!(body_span=> ::lwt::Promise<()>)),
     };

@@ -29,10 +29,7 @@ pub struct Binding {
 /// A step of `lwt_let!`.
 pub enum Step {
     /// `let! p1 = e1 and p2 = e2;`: `let_span` is the `let` keyword.
-    Bind {
-        let_span: Span,
-        bindings: Vec<Binding>,
-    },
+    Bind { let_span: Span, bindings: Vec<Binding> },
     /// `do! e;`: `do_span` is the `do` keyword.
     Sequence { do_span: Span, expr: Box<Expr> },
     /// Any plain Rust statement, kept as written.
@@ -176,21 +173,13 @@ fn binding(input: ParseStream, after: &str) -> syn::Result<Binding> {
             "this".to_owned()
         };
         return Err(syn::Error::new(
-            if input.is_empty() {
-                pat.span()
-            } else {
-                input.span()
-            },
-            format!(
-                "expected `=` after the pattern, found {found}: write `{after} PATTERN = PROMISE`"
-            ),
+            if input.is_empty() { pat.span() } else { input.span() },
+            format!("expected `=` after the pattern, found {found}: write `{after} PATTERN = PROMISE`"),
         ));
     }
     input.parse::<Token![=]>()?;
     if input.is_empty() || input.peek(Token![;]) || input.peek(kw::and) {
-        return Err(input.error(format!(
-            "expected a promise after `=`, as in `{after} x = promise`"
-        )));
+        return Err(input.error(format!("expected a promise after `=`, as in `{after} x = promise`")));
     }
     let expr: Expr = input.parse()?;
     Ok(Binding { pat, ty, expr })
@@ -265,8 +254,7 @@ fn arms(input: ParseStream, allow_exception: bool) -> syn::Result<Vec<MatchArm>>
 
 pub fn match_form(input: ParseStream) -> syn::Result<MatchForm> {
     if input.is_empty() {
-        return Err(input
-            .error("expected a promise and the arms: `lwt_match!(promise { pattern => ... })`"));
+        return Err(input.error("expected a promise and the arms: `lwt_match!(promise { pattern => ... })`"));
     }
     let scrutinee = Expr::parse_without_eager_brace(input)?;
     if !input.peek(token::Brace) {
@@ -297,9 +285,7 @@ pub struct TryForm {
 
 pub fn try_form(input: ParseStream) -> syn::Result<TryForm> {
     if input.is_empty() || input.peek(kw::catch) || input.peek(kw::finally) {
-        return Err(input.error(
-            "expected the promise to protect first: `lwt_try!(promise catch { e => ... })`",
-        ));
+        return Err(input.error("expected the promise to protect first: `lwt_try!(promise catch { e => ... })`"));
     }
     let body: Expr = input.parse()?;
     let mut catch = None;
@@ -309,10 +295,7 @@ pub fn try_form(input: ParseStream) -> syn::Result<TryForm> {
         if input.peek(kw::catch) {
             let kw: kw::catch = input.parse()?;
             if catch.is_some() {
-                errors.error(
-                    kw.span,
-                    "`catch` given twice: put every handler in one `catch { ... }`",
-                );
+                errors.error(kw.span, "`catch` given twice: put every handler in one `catch { ... }`");
             }
             if let Some((finally_span, _)) = &finally {
                 let mut e = syn::Error::new(kw.span, "`catch` must come before `finally`");
@@ -320,9 +303,7 @@ pub fn try_form(input: ParseStream) -> syn::Result<TryForm> {
                 errors.push(e);
             }
             if !input.peek(token::Brace) {
-                return Err(input.error(
-                    "expected `{` after `catch`: `catch { e if e.is_timeout() => ..., e => ... }`",
-                ));
+                return Err(input.error("expected `{` after `catch`: `catch { e if e.is_timeout() => ..., e => ... }`"));
             }
             let content;
             syn::braced!(content in input);
@@ -330,28 +311,18 @@ pub fn try_form(input: ParseStream) -> syn::Result<TryForm> {
         } else if input.peek(kw::finally) {
             let kw: kw::finally = input.parse()?;
             if finally.is_some() {
-                errors.error(
-                    kw.span,
-                    "`finally` given twice: put all cleanup in one block",
-                );
+                errors.error(kw.span, "`finally` given twice: put all cleanup in one block");
             }
             if !input.peek(token::Brace) {
-                return Err(input
-                    .error("expected a block after `finally`: `finally { cleanup_promise() }`"));
+                return Err(input.error("expected a block after `finally`: `finally { cleanup_promise() }`"));
             }
             finally = Some((kw.span, input.parse()?));
         } else {
-            return Err(input.error(
-                "expected `catch { ... }` or `finally { ... }` after the protected promise",
-            ));
+            return Err(input.error("expected `catch { ... }` or `finally { ... }` after the protected promise"));
         }
     }
     errors.finish()?;
-    Ok(TryForm {
-        body,
-        catch,
-        finally,
-    })
+    Ok(TryForm { body, catch, finally })
 }
 
 /// `lwt_if!(CONDITION { ... } [else ...])`.
@@ -363,15 +334,11 @@ pub struct IfForm {
 
 pub fn if_form(input: ParseStream) -> syn::Result<IfForm> {
     if input.is_empty() {
-        return Err(input.error(
-            "expected a `Promise<bool>` and a block: `lwt_if!(promise { ... } else { ... })`",
-        ));
+        return Err(input.error("expected a `Promise<bool>` and a block: `lwt_if!(promise { ... } else { ... })`"));
     }
     let cond = Expr::parse_without_eager_brace(input)?;
     if !input.peek(token::Brace) {
-        return Err(input.error(
-            "expected a block after the condition: `lwt_if!(promise { ... } else { ... })`",
-        ));
+        return Err(input.error("expected a block after the condition: `lwt_if!(promise { ... } else { ... })`"));
     }
     let then_branch: Block = input.parse()?;
     let else_branch = if input.peek(Token![else]) {
@@ -412,29 +379,20 @@ pub struct ForForm {
 
 pub fn for_form(input: ParseStream) -> syn::Result<ForForm> {
     if input.is_empty() {
-        return Err(input
-            .error("expected a loop variable, a range and a body: `lwt_for!(i in 0..n { ... })`"));
+        return Err(input.error("expected a loop variable, a range and a body: `lwt_for!(i in 0..n { ... })`"));
     }
     let pat = Pat::parse_single(input)?;
     if !input.peek(Token![in]) {
-        return Err(
-            input.error("expected `in` after the loop variable: `lwt_for!(i in 0..n { ... })`")
-        );
+        return Err(input.error("expected `in` after the loop variable: `lwt_for!(i in 0..n { ... })`"));
     }
     input.parse::<Token![in]>()?;
     if input.is_empty() || input.peek(token::Brace) {
-        return Err(input.error(
-            "expected a range after `in`: `a..b`, `a..=b`, or `(a..b).rev()` to count down",
-        ));
+        return Err(input.error("expected a range after `in`: `a..b`, `a..=b`, or `(a..b).rev()` to count down"));
     }
     let range = Expr::parse_without_eager_brace(input)?;
     if !input.peek(token::Brace) {
         return Err(syn::Error::new(
-            if input.is_empty() {
-                range.span()
-            } else {
-                input.span()
-            },
+            if input.is_empty() { range.span() } else { input.span() },
             "expected the loop body after the range: `lwt_for!(i in 0..n { promise })`",
         ));
     }
@@ -453,17 +411,11 @@ pub struct WhileForm {
 
 pub fn while_form(input: ParseStream) -> syn::Result<WhileForm> {
     if input.is_empty() {
-        return Err(
-            input.error("expected a condition and a body: `lwt_while!(condition { promise })`")
-        );
+        return Err(input.error("expected a condition and a body: `lwt_while!(condition { promise })`"));
     }
     let cond = Expr::parse_without_eager_brace(input)?;
     if !input.peek(token::Brace) {
-        let span = if input.is_empty() {
-            cond.span()
-        } else {
-            input.span()
-        };
+        let span = if input.is_empty() { cond.span() } else { input.span() };
         return Err(syn::Error::new(
             span,
             "`lwt_while!` needs a body after the condition: \
