@@ -21,15 +21,12 @@ pub mod __private {
         label = "expected a `Promise<_>` here, found `{Self}`",
         note = "the lwt macros wait for `lwt::Promise<T>` values; a plain value becomes one with `lwt::resolved(..)`"
     )]
-    pub trait IntoPromise {
-        /// The promised value.
-        type Output: 'static;
+    pub trait IntoPromise<T: 'static> {
         /// The promise itself.
-        fn into_promise(self) -> Promise<Self::Output>;
+        fn into_promise(self) -> Promise<T>;
     }
 
-    impl<T: 'static> IntoPromise for Promise<T> {
-        type Output = T;
+    impl<T: 'static> IntoPromise<T> for Promise<T> {
         #[inline]
         fn into_promise(self) -> Promise<T> {
             self

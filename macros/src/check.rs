@@ -26,6 +26,11 @@ impl Errors {
         self.push(syn::Error::new(span, message));
     }
 
+    /// An error covering all of `tokens` (first to last token).
+    pub fn spanned(&mut self, tokens: impl quote::ToTokens, message: impl Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+
     pub fn finish(self) -> syn::Result<()> {
         match self.0 {
             Some(error) => Err(error),
@@ -61,7 +66,7 @@ fn check_error_pattern(arm: &syn::Arm, errors: &mut Errors) {
         _ => false,
     };
     if !ok {
-        errors.error(pat.span(), ERROR_PATTERN_HELP);
+        errors.spanned(pat, ERROR_PATTERN_HELP);
     }
 }
 
@@ -135,6 +140,9 @@ pub fn let_chain(chain: &LetChain, errors: &mut Errors) {
             Step::Plain(_) => {}
         }
     }
+    if chain.broken {
+        return;
+    }
     if chain.tail.is_none() {
         let span = match chain.steps.last() {
             Some(Step::Bind { let_span, .. }) => Some(*let_span),
@@ -191,8 +199,8 @@ pub fn match_form(form: &MatchForm, errors: &mut Errors) {
 
 pub fn try_form(form: &TryForm, errors: &mut Errors) {
     if form.catch.is_none() && form.finally.is_none() {
-        errors.error(
-            form.body.span(),
+        errors.spanned(
+            &form.body,
             "`lwt_try!` needs handlers, a `finally` part or both: \
              `lwt_try!(promise catch { e => ... } finally { cleanup() })`",
         );
@@ -234,8 +242,8 @@ pub fn for_form(form: &ForForm, errors: &mut Errors) {
         _ => false,
     };
     if !var_ok {
-        errors.error(
-            form.pat.span(),
+        errors.spanned(
+            &form.pat,
             "the loop variable of `lwt_for!` must be a name or `_`, as in \
              `lwt_for!(i in 0..n { ... })`",
         );
@@ -257,8 +265,8 @@ fn check_range(range: &Expr, errors: &mut Errors) {
                     RangeLimits::HalfOpen(_) => "..",
                     RangeLimits::Closed(_) => "..=",
                 };
-                errors.error(
-                    range.span(),
+                errors.spanned(
+                    range,
                     format!(
                         "this `{limits}` range has no {which}: `lwt_for!` counts over a \
                          bounded range, {SHAPES}"
@@ -271,8 +279,8 @@ fn check_range(range: &Expr, errors: &mut Errors) {
             Expr::Range(_) => check_range(&m.receiver, errors),
             other => errors.error(other.span(), format!("expected a range before `.rev()`: {SHAPES}")),
         },
-        other => errors.error(
-            other.span(),
+        other => errors.spanned(
+            other,
             format!(
                 "expected a range: {SHAPES}; to walk over a collection, bind its elements \
                  one by one with a `lwt_while!` or Lwt_list's `iter_s`"

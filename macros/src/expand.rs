@@ -75,6 +75,15 @@ pub fn promise_block(want: Want, block: &Block) -> TokenStream {
             let tail = promise(want, tail);
             quote!({ #(#init)* #tail })
         }
+        // A brace macro on the last line (`lwt_let! { .. }`) is its value.
+        Some((Stmt::Macro(m), init)) if m.semi_token.is_none() => {
+            let tail = Expr::Macro(syn::ExprMacro {
+                attrs: m.attrs.clone(),
+                mac: m.mac.clone(),
+            });
+            let tail = promise(want, &tail);
+            quote!({ #(#init)* #tail })
+        }
         _ => {
             let close = block.brace_token.span.close();
             let unit = quote_spanned!(close=> ());

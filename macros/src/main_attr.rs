@@ -99,17 +99,14 @@ fn check_signature(kind: Kind, f: &ItemFn, errors: &mut Errors) -> Option<Type> 
         errors.error(sig.generics.span(), format!("{name} cannot go on a generic function"));
     }
     if !sig.inputs.is_empty() {
-        let what = match kind {
-            Kind::Main => "the main function",
-            Kind::Test => "a test function",
-        };
-        errors.error(
-            sig.inputs.span(),
-            format!(
-                "{what} cannot take arguments: remove them (read command-line arguments \
+        let message = match kind {
+            Kind::Main => {
+                "the main function cannot take arguments: remove them (read command-line arguments \
                  with `std::env::args()`)"
-            ),
-        );
+            }
+            Kind::Test => "a test function cannot take arguments: remove them",
+        };
+        errors.spanned(&sig.inputs, message);
     }
     if let Some(variadic) = &sig.variadic {
         errors.error(variadic.span(), format!("{name} cannot go on a variadic function"));
@@ -119,8 +116,8 @@ fn check_signature(kind: Kind, f: &ItemFn, errors: &mut Errors) -> Option<Type> 
         ReturnType::Type(_, ty) => match promise_output(ty) {
             Some(t) => Some(t.clone()),
             None => {
-                errors.error(
-                    ty.span(),
+                errors.spanned(
+                    ty,
                     format!(
                         "{name} runs the promise that the body evaluates to: declare it as \
                          `-> lwt::Promise<T>` (the function then returns `T`), or leave the \
@@ -155,6 +152,10 @@ fn promise_output(ty: &Type) -> Option<&Type> {
 }
 
 fn generate(kind: Kind, f: ItemFn, output: Option<Type>) -> TokenStream {
+    let declared = match &f.sig.output {
+        ReturnType::Type(_, ty) => Some((**ty).clone()),
+        ReturnType::Default => None,
+    };
     let ItemFn {
         attrs, vis, sig, block, ..
     } = f;
@@ -162,12 +163,10 @@ fn generate(kind: Kind, f: ItemFn, output: Option<Type>) -> TokenStream {
     let body_span = block.brace_token.span.join();
     let promise = syn::Ident::new("__lwt_promise", Span::mixed_site());
     let body = promise_block(Want::Promise, &block);
-    let (ret, promise_ty) = match &output {
-        Some(t) => {
-            let span = t.span();
-            (quote_spanned!(span=> -> #t), quote_spanned!(span=> ::lwt::Promise<#t>))
-        }
-        None => (quote!(), quote_spanned!(body_span=> ::lwt::Promise<()>)),
+    // The declared `Promise<T>` stays as written (it may use an import).
+    let (ret, promise_ty) = match (&output, &declared) {
+        (Some(t), Some(declared)) => (quote_spanned!(t.span()=> -> #t), quote!(#declared)),
+        _ => (quote!(), quote_spanned!(body_span=> ::lwt::Promise<()>)),
     };
     let (test_attr, driver) = match kind {
         Kind::Main => (quote!(), quote!(run_main)),

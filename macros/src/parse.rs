@@ -40,10 +40,13 @@ pub enum Step {
 pub struct LetChain {
     pub steps: Vec<Step>,
     pub tail: Option<Expr>,
+    /// Whether a step failed to parse (then the checks on the whole chain,
+    /// which would only repeat that error, are skipped).
+    pub broken: bool,
 }
 
 fn is_bang_step<K: syn::parse::Peek>(input: ParseStream, k: K) -> bool {
-    input.peek(k) && input.peek2(Token![!]) && !input.peek3(token::Paren)
+    input.peek(k) && input.peek2(Token![!])
 }
 
 /// Skips tokens up to and including the next `;` at this nesting level.
@@ -61,12 +64,14 @@ pub fn let_chain(tokens: TokenStream, errors: &mut Errors) -> LetChain {
     let parser = |input: ParseStream| -> syn::Result<LetChain> {
         let mut steps = Vec::new();
         let mut tail = None;
+        let mut broken = false;
         while !input.is_empty() {
             if tail.is_some() {
                 errors.push(input.error(
                     "expected `;` after this expression: only the last line of `lwt_let!` \
                      may be left without `;` (it is the resulting promise)",
                 ));
+                broken = true;
                 recover(input);
                 continue;
             }
@@ -82,11 +87,12 @@ pub fn let_chain(tokens: TokenStream, errors: &mut Errors) -> LetChain {
                 Ok(None) => {}
                 Err(e) => {
                     errors.push(e);
+                    broken = true;
                     recover(input);
                 }
             }
         }
-        Ok(LetChain { steps, tail })
+        Ok(LetChain { steps, tail, broken })
     };
     match parser.parse2(tokens) {
         Ok(chain) => chain,
@@ -95,6 +101,7 @@ pub fn let_chain(tokens: TokenStream, errors: &mut Errors) -> LetChain {
             LetChain {
                 steps: Vec::new(),
                 tail: None,
+                broken: true,
             }
         }
     }
@@ -167,14 +174,9 @@ fn binding(input: ParseStream, after: &str) -> syn::Result<Binding> {
         None
     };
     if !input.peek(Token![=]) {
-        let found = if input.is_empty() {
-            "the end".to_owned()
-        } else {
-            "this".to_owned()
-        };
         return Err(syn::Error::new(
             if input.is_empty() { pat.span() } else { input.span() },
-            format!("expected `=` after the pattern, found {found}: write `{after} PATTERN = PROMISE`"),
+            format!("expected `=` between the pattern and the promise: `{after} PATTERN = PROMISE;`"),
         ));
     }
     input.parse::<Token![=]>()?;
@@ -391,10 +393,12 @@ pub fn for_form(input: ParseStream) -> syn::Result<ForForm> {
     }
     let range = Expr::parse_without_eager_brace(input)?;
     if !input.peek(token::Brace) {
-        return Err(syn::Error::new(
-            if input.is_empty() { range.span() } else { input.span() },
-            "expected the loop body after the range: `lwt_for!(i in 0..n { promise })`",
-        ));
+        let message = "expected the loop body after the range: `lwt_for!(i in 0..n { promise })`";
+        return Err(if input.is_empty() {
+            syn::Error::new_spanned(&range, message)
+        } else {
+            input.error(message)
+        });
     }
     let body: Block = input.parse()?;
     if !input.is_empty() {
@@ -415,12 +419,12 @@ pub fn while_form(input: ParseStream) -> syn::Result<WhileForm> {
     }
     let cond = Expr::parse_without_eager_brace(input)?;
     if !input.peek(token::Brace) {
-        let span = if input.is_empty() { cond.span() } else { input.span() };
-        return Err(syn::Error::new(
-            span,
-            "`lwt_while!` needs a body after the condition: \
-             `lwt_while!(condition { promise_of_unit })`",
-        ));
+        let message = "`lwt_while!` needs a body after the condition: `lwt_while!(condition { promise_of_unit })`";
+        return Err(if input.is_empty() {
+            syn::Error::new_spanned(&cond, message)
+        } else {
+            input.error(message)
+        });
     }
     let body: Block = input.parse()?;
     if !input.is_empty() {
