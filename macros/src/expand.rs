@@ -27,7 +27,8 @@ fn site(span: Span) -> TokenStream {
     if line == 0 {
         quote_spanned!(span=> ::core::file!(), ::core::line!())
     } else {
-        let line = LitInt::new(&format!("{line}u32"), span);
+        // Not spanned on the user's token: lints would read its source text.
+        let line = LitInt::new(&format!("{line}u32"), Span::mixed_site());
         quote_spanned!(span=> ::core::file!(), #line)
     }
 }
