@@ -1,0 +1,281 @@
+//! Direct style: promises as `Future`s and `async` blocks as promises
+//! (Lwt_direct's `spawn` / `await` / `yield`).
+//!
+//! `Promise<T>` implements [`Future`] with output `Result<T, Error>`, so an
+//! `async` block can `.await` promises and use `?` on their errors; [`spawn`]
+//! turns such a block into a promise. The two styles mix freely on one thread.
+//!
+//! How tasks run: a spawned future is polled at once, until it first waits.
+//! When a promise it waits on resolves, the promise's callback wakes the task,
+//! and the task is polled again as soon as the current resolution finishes
+//! (the same moment `wakeup_later` callbacks run). A waker used from another
+//! thread (say, a channel fed by a worker) queues the task for this thread and
+//! calls the notifier the event loop installed, which wakes the loop; the
+//! loop's next [`wakeup_paused`](crate::wakeup_paused) polls it.
+//!
+//! Deliberate differences from Lwt_direct: `spawn` starts the task at once
+//! (Lwt queues it until the main loop turns), and canceling the promise of a
+//! spawned task drops the future (Lwt ignores the cancel).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::error::{panic_message, Error};
+use super::hook;
+use super::node::{Callback, HowToCancel, Node};
+use super::promise::{Promise, Repr};
+
+impl<T: 'static> Future for Promise<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, Error>> {
+        let this = self.get_mut();
+        if let Repr::Node(n) = &this.0 {
+            let root = n.root();
+            if root.is_pending() {
+                let waker = cx.waker().clone();
+                root.add_callback(Callback::Regular(Box::new(move |_: &Rc<Node<T>>| waker.wake())));
+                return Poll::Pending;
+            }
+            return Poll::Ready(root.take_outcome());
+        }
+        let taken = Repr::Rejected(Error::invalid_argument("a promise was polled after it completed"));
+        match std::mem::replace(&mut this.0, taken) {
+            Repr::Fulfilled(v) => Poll::Ready(Ok(v)),
+            Repr::Rejected(e) => Poll::Ready(Err(e)),
+            Repr::Node(_) => Poll::Pending,
+        }
+    }
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
+
+struct Task {
+    future: RefCell<Option<BoxFuture>>,
+    /// Queued to be polled (so a task is queued once however often woken).
+    queued: Cell<bool>,
+    canceled: Cell<bool>,
+}
+
+/// Task ids woken from other threads, for the thread that owns the tasks.
+struct Remote {
+    woken: Mutex<Vec<usize>>,
+    notifier: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
+}
+
+thread_local! {
+    static TASKS: RefCell<Vec<Option<Rc<Task>>>> = const { RefCell::new(Vec::new()) };
+    static FREE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    static READY: RefCell<VecDeque<usize>> = const { RefCell::new(VecDeque::new()) };
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
+    static REMOTE: Arc<Remote> = Arc::new(Remote { woken: Mutex::new(Vec::new()), notifier: Mutex::new(None) });
+}
+
+struct TaskWaker {
+    id: usize,
+    remote: Arc<Remote>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let local = REMOTE.try_with(|r| Arc::ptr_eq(r, &self.remote)).unwrap_or(false);
+        if local {
+            schedule(self.id);
+        } else {
+            if let Ok(mut w) = self.remote.woken.lock() {
+                w.push(self.id);
+            }
+            let notifier = self.remote.notifier.lock().ok().and_then(|n| n.clone());
+            if let Some(f) = notifier {
+                f();
+            }
+        }
+    }
+}
+
+fn schedule(id: usize) {
+    let task = TASKS.with(|t| t.borrow().get(id).cloned().flatten());
+    if let Some(task) = task {
+        if !task.queued.replace(true) {
+            READY.with(|r| r.borrow_mut().push_back(id));
+        }
+    }
+}
+
+/// Installs the function a waker calls when it wakes a task of this thread
+/// from another thread; the event loop uses it to interrupt its poll.
+pub fn set_remote_wake_notifier(f: Arc<dyn Fn() + Send + Sync>) {
+    REMOTE.with(|r| {
+        if let Ok(mut n) = r.notifier.lock() {
+            *n = Some(f);
+        }
+    });
+}
+
+/// Whether pauses or woken tasks are waiting: the event loop must not block.
+pub fn has_ready_work() -> bool {
+    super::pause::has_paused()
+        || READY.with(|r| !r.borrow().is_empty())
+        || REMOTE.with(|r| r.woken.lock().map(|w| !w.is_empty()).unwrap_or(false))
+}
+
+/// Moves tasks woken from other threads to the ready queue and polls them.
+pub(crate) fn poll_remote() {
+    let woken = REMOTE.with(|r| r.woken.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default());
+    for id in woken {
+        schedule(id);
+    }
+    run_ready_tasks();
+}
+
+/// Polls every ready task (called when the outermost resolution finishes).
+pub(crate) fn run_ready_tasks() {
+    if READY.with(|r| r.borrow().is_empty()) || RUNNING.with(|r| r.get()) {
+        return;
+    }
+    RUNNING.with(|r| r.set(true));
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            RUNNING.with(|r| r.set(false));
+        }
+    }
+    let _running = Running;
+    while let Some(id) = READY.with(|r| r.borrow_mut().pop_front()) {
+        poll_task(id);
+    }
+}
+
+fn poll_task(id: usize) {
+    let Some(task) = TASKS.with(|t| t.borrow().get(id).cloned().flatten()) else {
+        return;
+    };
+    task.queued.set(false);
+    let Some(mut fut) = task.future.borrow_mut().take() else {
+        return;
+    };
+    let waker = Waker::from(Arc::new(TaskWaker {
+        id,
+        remote: REMOTE.with(Arc::clone),
+    }));
+    let mut cx = Context::from_waker(&waker);
+    // The future runs user code: the task's own wrapper turns a panic into
+    // a rejection, so polling never unwinds through here.
+    let done = super::context::run_nested(|| fut.as_mut().poll(&mut cx).is_ready());
+    if done || task.canceled.get() {
+        remove(id);
+    } else {
+        *task.future.borrow_mut() = Some(fut);
+    }
+}
+
+fn insert(task: Rc<Task>) -> usize {
+    let free = FREE.with(|f| f.borrow_mut().pop());
+    TASKS.with(|t| {
+        let mut t = t.borrow_mut();
+        match free {
+            Some(id) => {
+                t[id] = Some(task);
+                id
+            }
+            None => {
+                t.push(Some(task));
+                t.len() - 1
+            }
+        }
+    })
+}
+
+fn remove(id: usize) {
+    let task = TASKS.with(|t| t.borrow_mut().get_mut(id).and_then(Option::take));
+    if task.is_some() {
+        FREE.with(|f| f.borrow_mut().push(id));
+    }
+    drop(task);
+}
+
+/// Catches a panic in one poll of the inner future.
+struct Guarded<F>(Pin<Box<F>>);
+
+impl<T, F: Future<Output = Result<T, Error>>> Future for Guarded<F> {
+    type Output = Result<T, Error>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(p) => p,
+            Err(p) => Poll::Ready(Err(Error::panic(panic_message(&*p)))),
+        }
+    }
+}
+
+/// Runs an `async` block as a promise (Lwt_direct's `spawn`). The block is
+/// polled at once, up to its first pending `.await`. Canceling the promise
+/// drops the block at the point where it waits.
+///
+/// ```
+/// let (p, r) = lwt::wait::<u32>();
+/// let q = lwt::spawn(async move {
+///     let x = p.await?;
+///     Ok(x + 1)
+/// });
+/// assert!(q.is_pending());
+/// r.wakeup(41);
+/// assert_eq!(q.state(), lwt::State::Fulfilled(42));
+/// ```
+pub fn spawn<T: 'static>(fut: impl Future<Output = Result<T, Error>> + 'static) -> Promise<T> {
+    let node = Node::<T>::new(HowToCancel::This);
+    let out = node.clone();
+    let guarded = Guarded(Box::pin(fut));
+    let wrapped: BoxFuture = Box::pin(async move {
+        let r = guarded.await;
+        let _ = out.root().resolve(r);
+    });
+    let task = Rc::new(Task {
+        future: RefCell::new(Some(wrapped)),
+        queued: Cell::new(false),
+        canceled: Cell::new(false),
+    });
+    let id = insert(task.clone());
+    let promise = Promise::from_node(node);
+    promise.on_cancel(move || {
+        task.canceled.set(true);
+        // Not being polled right now: drop the future here. Otherwise the
+        // poll in progress sees the flag and drops it when it returns.
+        if task.future.borrow().is_some() {
+            remove(id);
+        }
+    });
+    poll_task(id);
+    promise
+}
+
+/// Runs an `async` block nobody waits for; its error goes to the async
+/// exception hook (Lwt_direct's `spawn_in_the_background`).
+pub fn spawn_in_the_background(fut: impl Future<Output = Result<(), Error>> + 'static) {
+    hook::ignore_result(spawn(fut));
+}
+
+/// Gives other promises a turn: a promise that the event loop's next
+/// iteration fulfils (Lwt_direct's `yield`; the same as [`pause`](crate::pause)).
+///
+/// ```
+/// let t = lwt::spawn(async {
+///     lwt::yield_now().await?;
+///     Ok(5)
+/// });
+/// assert!(t.is_pending());
+/// lwt::wakeup_paused();
+/// assert_eq!(t.state(), lwt::State::Fulfilled(5));
+/// ```
+pub fn yield_now() -> Promise<()> {
+    super::pause::pause()
+}

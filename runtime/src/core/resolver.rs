@@ -1,0 +1,152 @@
+//! Creating pending promises and resolving them: Lwt's `wait`, `task` and
+//! the `wakeup*` family.
+//!
+//! `wakeup` runs the promise's callbacks on the caller's stack before it
+//! returns; `wakeup_later` does the same at top level but, when called from
+//! inside a callback, only sets the state and queues the callbacks until the
+//! outermost resolution finishes (Lwt's rules 6–8).
+
+use std::rc::Rc;
+
+use super::error::Error;
+use super::node::{HowToCancel, Node, St};
+use super::promise::Promise;
+
+/// The write side of a pending promise (Lwt's `'a Lwt.u`).
+///
+/// Resolving a promise that is already resolved is a programming error and
+/// panics with a message naming the function, as Lwt raises
+/// `Invalid_argument`; resolving a promise that was canceled is silently
+/// ignored, as in Lwt.
+pub struct Resolver<T: 'static> {
+    node: Rc<Node<T>>,
+}
+
+/// A pending promise and its resolver; [`Promise::cancel`] does nothing to
+/// it (Lwt's `wait`).
+///
+/// ```
+/// let (p, r) = lwt::wait::<i32>();
+/// p.cancel();
+/// assert!(p.is_pending());
+/// r.wakeup(1);
+/// assert_eq!(p.state(), lwt::State::Fulfilled(1));
+/// ```
+pub fn wait<T: 'static>() -> (Promise<T>, Resolver<T>) {
+    make(HowToCancel::Not)
+}
+
+/// A pending promise and its resolver; [`Promise::cancel`] rejects it with
+/// [`Error::canceled`] (Lwt's `task`).
+///
+/// ```
+/// let (p, _r) = lwt::task::<i32>();
+/// p.cancel();
+/// assert!(p.is_canceled());
+/// ```
+pub fn task<T: 'static>() -> (Promise<T>, Resolver<T>) {
+    make(HowToCancel::This)
+}
+
+fn make<T: 'static>(how: HowToCancel) -> (Promise<T>, Resolver<T>) {
+    let node = Node::new(how);
+    node.resolver_added();
+    (Promise::from_node(node.clone()), Resolver { node })
+}
+
+impl<T: 'static> Resolver<T> {
+    /// Fulfils the promise now, running its callbacks before returning.
+    ///
+    /// # Panics
+    /// If the promise is already resolved (and not canceled).
+    pub fn wakeup(&self, v: T) {
+        self.resolve("wakeup", Ok(v), false)
+    }
+
+    /// Rejects the promise now (Lwt's `wakeup_exn`).
+    ///
+    /// # Panics
+    /// If the promise is already resolved (and not canceled).
+    pub fn wakeup_exn(&self, e: Error) {
+        self.resolve("wakeup_exn", Err(e), false)
+    }
+
+    /// Resolves the promise now with `r` (Lwt's `wakeup_result`).
+    ///
+    /// # Panics
+    /// If the promise is already resolved (and not canceled).
+    pub fn wakeup_result(&self, r: Result<T, Error>) {
+        self.resolve("wakeup_result", r, false)
+    }
+
+    /// Fulfils the promise; its callbacks are queued if a callback is running.
+    ///
+    /// # Panics
+    /// If the promise is already resolved (and not canceled).
+    pub fn wakeup_later(&self, v: T) {
+        self.resolve("wakeup_later", Ok(v), true)
+    }
+
+    /// Rejects the promise; callbacks queued if a callback is running.
+    ///
+    /// # Panics
+    /// If the promise is already resolved (and not canceled).
+    pub fn wakeup_later_exn(&self, e: Error) {
+        self.resolve("wakeup_later_exn", Err(e), true)
+    }
+
+    /// Resolves the promise with `r`; callbacks queued if a callback is running.
+    ///
+    /// # Panics
+    /// If the promise is already resolved (and not canceled).
+    pub fn wakeup_later_result(&self, r: Result<T, Error>) {
+        self.resolve("wakeup_later_result", r, true)
+    }
+
+    /// Resolves the promise if it is still pending; gives the outcome back
+    /// otherwise. Never panics.
+    pub fn try_wakeup_result(&self, r: Result<T, Error>) -> Result<(), Result<T, Error>> {
+        self.node.root().resolve(r)
+    }
+
+    /// Whether the promise is still pending.
+    pub fn is_pending(&self) -> bool {
+        self.node.root().is_pending()
+    }
+
+    fn resolve(&self, name: &str, outcome: Result<T, Error>, later: bool) {
+        let root = self.node.root();
+        let r = if later {
+            root.resolve_later(outcome)
+        } else {
+            root.resolve(outcome)
+        };
+        if r.is_err() {
+            let canceled = matches!(&*root.st.borrow(), St::Rejected(e) if e.is_canceled());
+            if !canceled {
+                panic!("Lwt.{name}: the promise is already resolved");
+            }
+        }
+    }
+}
+
+impl<T: 'static> Clone for Resolver<T> {
+    fn clone(&self) -> Self {
+        self.node.root().resolver_added();
+        Resolver {
+            node: self.node.clone(),
+        }
+    }
+}
+
+impl<T: 'static> Drop for Resolver<T> {
+    fn drop(&mut self) {
+        self.node.resolver_dropped();
+    }
+}
+
+impl<T: 'static> std::fmt::Debug for Resolver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Resolver(pending: {})", self.is_pending())
+    }
+}
