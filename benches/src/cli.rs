@@ -31,11 +31,7 @@ pub fn usage(program: &str, available: &[&str], why: &str) -> ! {
     eprintln!("{program}: {why}");
     eprintln!("usage: {program} WORKLOAD N [M]   (M defaults to 1)");
     eprintln!("workloads available here: {}", available.join(" "));
-    let missing: Vec<&str> = WORKLOADS
-        .iter()
-        .copied()
-        .filter(|w| !available.contains(w))
-        .collect();
+    let missing: Vec<&str> = WORKLOADS.iter().copied().filter(|w| !available.contains(w)).collect();
     if !missing.is_empty() {
         eprintln!("not implemented here yet: {}", missing.join(" "));
     }

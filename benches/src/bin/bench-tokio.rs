@@ -69,8 +69,7 @@ async fn bind_pending(d: u64, rounds: u64) -> u64 {
     let mut total = 0u64;
     for r in 1..=rounds {
         let (tx, rx) = oneshot::channel::<u64>();
-        let mut chain: Pin<Box<dyn Future<Output = u64>>> =
-            Box::pin(async move { rx.await.expect("sender kept") });
+        let mut chain: Pin<Box<dyn Future<Output = u64>>> = Box::pin(async move { rx.await.expect("sender kept") });
         for _ in 0..d {
             let prev = chain;
             chain = Box::pin(async move { prev.await + 1 });
@@ -144,7 +143,11 @@ struct Table {
 /// Two players, one mutex and one condition (tokio has no condition variable: a
 /// `Notify` plays it, the `Notified` future created before the lock is released).
 async fn mutex_pingpong(n: u64) -> u64 {
-    let table = Rc::new(Mutex::new(Table { turn: 0, count: 0, work: 0 }));
+    let table = Rc::new(Mutex::new(Table {
+        turn: 0,
+        count: 0,
+        work: 0,
+    }));
     let cond = Rc::new(Notify::new());
     let player = |me: u64| {
         let table = table.clone();
