@@ -1,4 +1,4 @@
-//! lwt-rs: OCaml's Lwt rebuilt in Rust (facade crate).
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
 pub use lwt_runtime::*;
