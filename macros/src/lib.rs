@@ -6,6 +6,10 @@
 //! could have been written by hand; the documentation of each macro shows
 //! the OCaml form it mirrors, the Rust form, and its expansion.
 //!
+//! The surface follows F#'s computation expressions, the best-known Rust-like
+//! do-notation: `let!` is `let%lwt`, `do!` is `;%lwt`, and a plain `let` is a
+//! plain `let`.
+//!
 //! Two conventions hold in every form:
 //! - a `!` after a keyword (`let!`, `do!`) marks a step that *waits* for a
 //!   promise; everything else is plain Rust, run when the chain reaches it;
@@ -83,6 +87,9 @@ fn emit(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
 /// Rules and hints:
 /// - `and` starts every right-hand side, left to right, before waiting for
 ///   any of them (`lwt::both`); a name may be bound once per `and` group.
+///   Since `both` waits for every promise, a rejected binding rejects the
+///   group once all of them have settled (the ppx binds them in order, so
+///   an early rejection of the first one is seen at once).
 /// - Patterns are irrefutable patterns, as in `let`: `let! (a, b) = p;`.
 /// - `let! x: T = p;` checks that `p` is a `Promise<T>`.
 /// - Each wait is a `move` closure: values used after a `let!` are moved
