@@ -33,18 +33,10 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use super::callback::Callback;
 use super::context;
 use super::error::Error;
 use super::hook;
-
-/// A callback run when the node resolves; it reads the outcome from the node.
-pub(crate) type RegularCb<T> = Box<dyn FnOnce(&Rc<Node<T>>)>;
-
-pub(crate) enum Callback<T: 'static> {
-    Regular(RegularCb<T>),
-    /// Runs only if the node ends rejected with `Canceled`, before regular ones.
-    Cancel(Box<dyn FnOnce()>),
-}
 
 /// A callback list without an allocation for the common single callback.
 pub(crate) enum Callbacks<T: 'static> {
@@ -232,24 +224,17 @@ impl<T: 'static> Node<T> {
             }
             return;
         }
-        let cb = {
-            let st = self.st.borrow();
-            match &*st {
-                St::Pending(_) => return,
-                St::Rejected(e) => match cb {
-                    Callback::Cancel(f) if e.is_canceled() => Callback::Cancel(f),
-                    Callback::Cancel(_) => return,
-                    regular => regular,
-                },
-                _ => match cb {
-                    Callback::Cancel(_) => return,
-                    regular => regular,
-                },
-            }
+        let run = match &*self.st.borrow() {
+            St::Pending(_) => return,
+            St::Rejected(e) => !cb.is_cancel() || e.is_canceled(),
+            _ => !cb.is_cancel(),
         };
-        match cb {
-            Callback::Regular(f) => context::run_nested(|| f(self)),
-            Callback::Cancel(f) => hook::guarded(f),
+        if run {
+            if cb.is_cancel() {
+                hook::guarded(|| cb.call(self));
+            } else {
+                context::run_nested(|| cb.call(self));
+            }
         }
     }
 
@@ -374,30 +359,30 @@ impl<T: 'static> Node<T> {
 pub(crate) fn run_callbacks<T: 'static>(node: &Rc<Node<T>>, cbs: Callbacks<T>, canceled: bool) {
     match cbs {
         Callbacks::Empty => {}
-        Callbacks::One(Callback::Regular(f)) => f(node),
-        Callbacks::One(Callback::Cancel(f)) => {
-            if canceled {
-                hook::guarded(f)
+        Callbacks::One(cb) => {
+            if !cb.is_cancel() {
+                cb.call(node)
+            } else if canceled {
+                hook::guarded(|| cb.call(node))
             }
         }
         Callbacks::Many(v) => {
             if canceled {
                 let mut regular = Vec::with_capacity(v.len());
                 for cb in v {
-                    match cb {
-                        Callback::Cancel(f) => hook::guarded(f),
-                        r => regular.push(r),
+                    if cb.is_cancel() {
+                        hook::guarded(|| cb.call(node));
+                    } else {
+                        regular.push(cb);
                     }
                 }
                 for cb in regular {
-                    if let Callback::Regular(f) = cb {
-                        f(node)
-                    }
+                    cb.call(node)
                 }
             } else {
                 for cb in v {
-                    if let Callback::Regular(f) = cb {
-                        f(node)
+                    if !cb.is_cancel() {
+                        cb.call(node)
                     }
                 }
             }
