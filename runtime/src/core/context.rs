@@ -82,11 +82,12 @@ pub(crate) fn leave(d: u32) {
     }
 }
 
-/// Restores the depth if a job unwinds (user code is guarded, but hooks the
-/// user installs might not be).
-struct DepthGuard(u32);
+/// Leaves a nesting level when dropped, also if a job unwinds (user code is
+/// guarded, but hooks the user installs might not be).
+pub(crate) struct Leave(pub(crate) u32);
 
-impl Drop for DepthGuard {
+impl Drop for Leave {
+    #[inline]
     fn drop(&mut self) {
         leave(self.0);
     }
@@ -100,7 +101,7 @@ pub(crate) fn run_nested<R>(job: impl FnOnce() -> R) -> R {
         c.depth.set(d + 1);
         d
     });
-    let _guard = DepthGuard(d);
+    let _leave = Leave(d);
     job()
 }
 
@@ -134,7 +135,7 @@ pub(crate) fn defer(job: Job) {
 pub(crate) fn run_or_defer(job: impl FnOnce() + 'static) {
     match enter() {
         Some(d) => {
-            let guard = DepthGuard(d);
+            let guard = Leave(d);
             job();
             drop(guard);
         }

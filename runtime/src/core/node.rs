@@ -46,13 +46,15 @@ pub(crate) enum Callbacks<T: 'static> {
 }
 
 impl<T: 'static> Callbacks<T> {
+    #[inline]
     fn push(&mut self, cb: Callback<T>) {
-        match std::mem::replace(self, Callbacks::Empty) {
+        match self {
             Callbacks::Empty => *self = Callbacks::One(cb),
-            Callbacks::One(first) => *self = Callbacks::Many(vec![first, cb]),
-            Callbacks::Many(mut v) => {
-                v.push(cb);
-                *self = Callbacks::Many(v);
+            Callbacks::Many(v) => v.push(cb),
+            Callbacks::One(_) => {
+                if let Callbacks::One(first) = std::mem::replace(self, Callbacks::Empty) {
+                    *self = Callbacks::Many(vec![first, cb]);
+                }
             }
         }
     }
@@ -143,13 +145,18 @@ impl<T: 'static> Node<T> {
 
     /// Follows forwarding pointers to the root, pointing every node on the
     /// way straight at it.
+    #[inline]
     pub(crate) fn root(self: &Rc<Self>) -> Rc<Self> {
-        let next = match &*self.st.borrow() {
-            St::Proxy(p) => p.clone(),
-            _ => return self.clone(),
-        };
+        if !matches!(&*self.st.borrow(), St::Proxy(_)) {
+            return self.clone();
+        }
+        self.root_slow()
+    }
+
+    #[cold]
+    fn root_slow(self: &Rc<Self>) -> Rc<Self> {
         // Find the root without recursion.
-        let mut root = next;
+        let mut root = self.clone();
         loop {
             let n = match &*root.st.borrow() {
                 St::Proxy(p) => p.clone(),
@@ -263,9 +270,18 @@ impl<T: 'static> Node<T> {
     pub(crate) fn resolve(self: &Rc<Self>, outcome: Result<T, Error>) -> Result<(), Result<T, Error>> {
         let canceled = matches!(&outcome, Err(e) if e.is_canceled());
         let cbs = self.settle(outcome)?;
-        if !cbs.is_empty() {
-            let node = self.clone();
-            context::run_or_defer(move || run_callbacks(&node, cbs, canceled));
+        if cbs.is_empty() {
+            return Ok(());
+        }
+        match context::enter() {
+            Some(depth) => {
+                let _leave = context::Leave(depth);
+                run_callbacks(self, cbs, canceled);
+            }
+            None => {
+                let node = self.clone();
+                context::defer(Box::new(move || run_callbacks(&node, cbs, canceled)));
+            }
         }
         Ok(())
     }
