@@ -106,7 +106,7 @@ impl Timers {
 
     /// Forgets a timer that has not fired; its resolver is dropped now.
     pub(crate) fn cancel(&mut self, id: TimerId) -> Option<Resolver<()>> {
-        if !self.live.get(id.key).is_some_and(|l| l.seq == id.seq) {
+        if self.live.get(id.key).is_none_or(|l| l.seq != id.seq) {
             return None;
         }
         let removed = self.live.remove(id.key);
