@@ -53,6 +53,8 @@ echo 50 2000
 echo 1 20000
 pipe_throughput 4000000000
 lines 10000000
+react_diamond 1000000
+react_diamond_plain 1000000
 "
 
 small_sizes="
@@ -69,9 +71,11 @@ echo 5 200
 echo 1 2000
 pipe_throughput 40000000
 lines 100000
+react_diamond 10000
+react_diamond_plain 10000
 "
 
-all_workloads="bind_resolved bind_pending pause_loop many_sleeps spawn_join mutex_pingpong stream echo pipe_throughput lines"
+all_workloads="bind_resolved bind_pending pause_loop many_sleeps spawn_join mutex_pingpong stream echo pipe_throughput lines react_diamond react_diamond_plain"
 
 case "$SIZES" in
     reference) sizes=$reference_sizes ;;
@@ -122,6 +126,7 @@ expected() { # WORKLOAD N M
         pause_loop | pipe_throughput) echo "$n" ;;
         mutex_pingpong) echo $((n + n / 2)) ;;
         stream) echo $((n * (n + 1) / 2)) ;;
+        react_diamond | react_diamond_plain) echo $((55 * n * (n + 1) / 2)) ;;
         echo)
             local c s=0
             for ((c = 0; c < n; c++)); do s=$((s + m * (65 + c % 26))); done
@@ -222,6 +227,9 @@ fmt_ns() { awk -v s="$1" -v n="$2" 'BEGIN {
 rows=""
 warnings=""
 notes=""
+# lwt-rs medians of the two react workloads, by N: they are compared with each other
+# (reactive signals against the same computation wired with plain callbacks), not with tokio.
+declare -A react_med=()
 
 while read -r w n m; do
     [ -z "${w:-}" ] && continue
@@ -274,6 +282,10 @@ while read -r w n m; do
         esac
     done
 
+    case "$w" in react_diamond | react_diamond_plain)
+        [ "${status[lwt]}" = ok ] && react_med["$w $shown"]=${med[lwt]} ;;
+    esac
+
     ratio="–"
     if [ "${status[lwt]}" = ok ] && [ "${status[tokio]}" = ok ]; then
         ratio=$(awk -v t="${med[tokio]}" -v l="${med[lwt]}" 'BEGIN { if (l > 0) printf "%.2f", t / l; else printf "–" }')
@@ -314,7 +326,16 @@ echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s' "$rows"
 echo
 echo "secs: in-process time (runtime set-up included), median of the runs ± half their range as % of the median."
-echo "op: one bind (bind_resolved, bind_pending: D×R), pause, sleeper, task, turn, item, round trip (echo: C×M), 64 KiB chunk (pipe_throughput), line."
+echo "op: one bind (bind_resolved, bind_pending: D×R), pause, sleeper, task, turn, item, round trip (echo: C×M), 64 KiB chunk (pipe_throughput), line, source update (react_diamond)."
+for key in "${!react_med[@]}"; do
+    case "$key" in react_diamond\ *)
+        args=${key#react_diamond }
+        plain=${react_med["react_diamond_plain $args"]:-}
+        [ -n "$plain" ] && awk -v r="${react_med[$key]}" -v p="$plain" -v a="$args" 'BEGIN {
+            printf "\nreact_diamond %s: lwt::react takes %.1fx the time of the same computation with plain callbacks (react_diamond_plain).\n", a, r / p }'
+        ;;
+    esac
+done
 if [ -n "$notes" ]; then
     echo
     printf '%s' "$notes"

@@ -16,6 +16,8 @@ const AVAILABLE: &[&str] = &[
     "many_sleeps",
     "spawn_join",
     "pipe_throughput",
+    "react_diamond",
+    "react_diamond_plain",
 ];
 
 fn main() {
@@ -29,6 +31,8 @@ fn main() {
         "many_sleeps" => many_sleeps(n),
         "spawn_join" => spawn_join(n),
         "pipe_throughput" => pipe_throughput(n),
+        "react_diamond" => react_diamond(n),
+        "react_diamond_plain" => react_diamond_plain(n),
         _ => unreachable!("cli::parse accepts only available workloads"),
     });
 }
@@ -137,4 +141,65 @@ fn pipe_throughput(b: u64) -> u64 {
     let writer = write(w, pattern, 0, 0, b);
     let reader = read(r, vec![0u8; CHUNK], 0, 0);
     drive(lwt::both(writer, reader).map(|((), sum)| sum))
+}
+
+/// N updates of one source signal through a diamond: 10 derived signals (`x * k`, k = 1..10)
+/// joined again by one signal (their sum); the checksum adds the join's value after each
+/// update (55 i for update i).
+fn react_diamond(n: u64) -> u64 {
+    use lwt::react::{s, Signal};
+    let (source, set) = s::create(0u64);
+    let parts: Vec<Signal<u64>> = (1..=10u64).map(|k| source.map(move |x| x * k)).collect();
+    let join = s::merge(|acc: u64, x: &u64| acc + x, 0, &parts);
+    let mut checksum = 0u64;
+    for i in 1..=n {
+        set.set(i);
+        checksum += join.value();
+    }
+    checksum
+}
+
+/// The same computation with plain callbacks, wired by hand: the limit `react_diamond` is
+/// measured against. The source calls its listeners in order (the 10 parts, then the join),
+/// each part and the join skip the work when their value did not change, and the join is
+/// recomputed once per update.
+fn react_diamond_plain(n: u64) -> u64 {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+    type Listeners = RefCell<Vec<Box<dyn FnMut(u64)>>>;
+    let value = Cell::new(0u64);
+    let listeners: Listeners = RefCell::new(Vec::new());
+    let parts: Vec<Rc<Cell<u64>>> = (0..10).map(|_| Rc::new(Cell::new(0))).collect();
+    let changed = Rc::new(Cell::new(false));
+    let join = Rc::new(Cell::new(0u64));
+    for (k, part) in (1..=10u64).zip(&parts) {
+        let (part, changed) = (part.clone(), changed.clone());
+        listeners.borrow_mut().push(Box::new(move |x| {
+            let v = x * k;
+            if v != part.get() {
+                part.set(v);
+                changed.set(true);
+            }
+        }));
+    }
+    let (parts2, join2, changed2) = (parts.clone(), join.clone(), changed.clone());
+    listeners.borrow_mut().push(Box::new(move |_| {
+        if changed2.replace(false) {
+            let sum = parts2.iter().map(|p| p.get()).sum();
+            if sum != join2.get() {
+                join2.set(sum);
+            }
+        }
+    }));
+    let mut checksum = 0u64;
+    for i in 1..=n {
+        if value.get() != i {
+            value.set(i);
+            for f in listeners.borrow_mut().iter_mut() {
+                f(i);
+            }
+        }
+        checksum += join.get();
+    }
+    checksum
 }
