@@ -1118,6 +1118,27 @@ fn a_panicking_signal_keeps_its_value_and_recovers() {
 }
 
 #[test]
+fn a_panic_while_an_occurrence_is_dropped_is_contained() {
+    #[derive(Clone)]
+    struct Fragile(i32);
+    impl Drop for Fragile {
+        fn drop(&mut self) {
+            if self.0 == 13 && !std::thread::panicking() {
+                panic!("unlucky drop");
+            }
+        }
+    }
+    let hook = hook_log();
+    let (ev, send) = e::create::<Fragile>();
+    let (_k, log) = record(&ev.map(|f| f.0));
+    send.send(Fragile(13));
+    assert_eq!(hook.borrow().len(), 1);
+    assert!(hook.borrow()[0].contains("unlucky drop"));
+    send.send(Fragile(1));
+    assert_eq!(*log.borrow(), vec![13, 1]);
+}
+
+#[test]
 fn a_panic_at_creation_reaches_the_caller() {
     let (x, _set) = s::create(0);
     let before = live_nodes();

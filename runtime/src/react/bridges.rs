@@ -196,7 +196,7 @@ impl<T: 'static> Event<T> {
     /// occurs, not inside it (a deliberate difference: its callbacks may then
     /// send to primitives, and calling `next` again from them waits for the
     /// following occurrence). To process every occurrence, prefer
-    /// [`Event::to_stream`] or [`Event::map_s`]. Canceling the promise stops
+    /// `Event::to_stream` or [`Event::map_s`]. Canceling the promise stops
     /// listening. While it is pending, the promise keeps the event alive.
     ///
     /// ```

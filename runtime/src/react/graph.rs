@@ -83,7 +83,9 @@ pub(crate) struct Header {
 
 impl Header {
     pub(crate) fn new(rank: u32) -> Header {
-        ENGINE.with(|en| en.live.set(en.live.get() + 1));
+        // `try_with`: a node made while the thread is being torn down is
+        // simply not counted.
+        let _ = ENGINE.try_with(|en| en.live.set(en.live.get() + 1));
         Header {
             rank: Cell::new(rank),
             stamp: Cell::new(0),
@@ -498,9 +500,22 @@ fn clear_occurrences(which: &RefCell<Vec<Rc<dyn Node>>>) {
 #[cold]
 fn clear_occurrences_slow(which: &RefCell<Vec<Rc<dyn Node>>>) {
     let mut list = std::mem::take(&mut *which.borrow_mut());
-    for n in list.drain(..) {
-        n.clear();
+    // Clearing drops occurrence values, whose `Drop` is user code: a panic
+    // there is a failure of the step like any other, and the remaining
+    // occurrences are still cleared.
+    let next = Cell::new(0);
+    while next.get() < list.len() {
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            while let Some(n) = list.get(next.get()) {
+                next.set(next.get() + 1);
+                n.clear();
+            }
+        }));
+        if let Err(p) = r {
+            record_failure(Error::panic(panic_text(&*p)));
+        }
     }
+    list.clear();
     let mut l = which.borrow_mut();
     if l.is_empty() {
         *l = list;
