@@ -396,11 +396,25 @@ impl<T: 'static> Promise<T> {
                 let st = root.st.borrow();
                 match &*st {
                     St::Fulfilled(v) => f(State::Fulfilled(v)),
-                    St::Rejected(e) => f(State::Rejected(e.clone())),
-                    St::Taken => f(State::Rejected(Error::invalid_argument(
-                        "the promise's value was already taken by its consumer",
-                    ))),
-                    _ => f(State::Pending),
+                    St::Rejected(e) => {
+                        let e = e.clone();
+                        drop(st);
+                        f(State::Rejected(e))
+                    }
+                    St::Taken => {
+                        drop(st);
+                        f(State::Rejected(Error::invalid_argument(
+                            "the promise's value was already taken by its consumer",
+                        )))
+                    }
+                    _ => {
+                        // Release the node before calling `f`: a closure that
+                        // resolves this promise or attaches a callback to it
+                        // must not find it borrowed (which made `wakeup` claim
+                        // "already resolved" and `on_success` panic).
+                        drop(st);
+                        f(State::Pending)
+                    }
                 }
             }
         }
