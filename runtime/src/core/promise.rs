@@ -23,7 +23,7 @@ use super::cancel;
 use super::context;
 use super::error::Error;
 use super::hook::{self, protect};
-use super::node::{Callback, HowToCancel, Node, St};
+use super::node::{Callback, HowToCancel, Node, Orphan, St};
 use super::storage;
 
 /// A promise of a `T`: pending, fulfilled with a `T`, or rejected with an
@@ -158,9 +158,12 @@ impl<T: 'static> Promise<T> {
                     return call_now(move || f(outcome));
                 }
                 let p3 = Node::<U>::new(HowToCancel::One(root.clone()));
-                let out = p3.clone();
+                // Frees the chain hanging from `p3` if this callback is
+                // dropped unrun (see `Orphan`).
+                let out = Orphan::new(p3.clone());
                 let snap = storage::capture();
                 root.add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
+                    let out = out.take();
                     let outcome = node.take_outcome();
                     let p2 = storage::with_captured(snap, || protect(move || f(outcome)));
                     become_(&out, p2);
