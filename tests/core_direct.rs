@@ -147,8 +147,8 @@ fn tasks_that_yield_take_turns_in_spawn_order() {
 #[test]
 fn a_spawned_promise_can_be_bound_like_any_other() {
     let (p, r) = wait::<u32>();
-    let t = spawn(async move { p.await }).map(|x| x * 2);
-    r.wakeup(21);
+    let t = spawn(async move { Ok(p.await? + 1) }).map(|x| x * 2);
+    r.wakeup(20);
     assert_eq!(t.state(), State::Fulfilled(42));
 }
 
@@ -261,7 +261,10 @@ fn a_completed_task_drops_its_future() {
 fn a_background_task_error_goes_to_the_hook() {
     let hook = HookRecorder::install();
     let (p, r) = wait::<()>();
-    spawn_in_the_background(async move { p.await });
+    spawn_in_the_background(async move {
+        p.await?;
+        Ok(())
+    });
     r.wakeup_exn(Error::failure("background"));
     assert_eq!(
         hook.errors().iter().map(|e| e.message()).collect::<Vec<_>>(),
@@ -330,7 +333,12 @@ fn a_resumed_task_does_not_change_the_resolvers_storage() {
     let k = Rc::new(Key::<u32>::new());
     let k2 = k.clone();
     let (p, r) = wait::<()>();
-    let _t = with_value(&k, Some(1), move || spawn(async move { p.await }));
+    let _t = with_value(&k, Some(1), move || {
+        spawn(async move {
+            p.await?;
+            Ok(())
+        })
+    });
     let after = with_value(&k2, Some(99), || {
         r.wakeup(());
         get(&k2)

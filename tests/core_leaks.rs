@@ -132,9 +132,9 @@ fn finished_and_canceled_spawned_tasks_free_their_nodes() {
     let base = live_promises();
     {
         let (p, r) = wait::<u8>();
-        let done = spawn(async move { p.await });
+        let done = spawn(async move { Ok(p.await? + 1) });
         let (q, _rq) = wait::<u8>();
-        let canceled = spawn(async move { q.await });
+        let canceled = spawn(async move { Ok(q.await? + 1) });
         r.wakeup(1);
         canceled.cancel();
         assert!(done.is_fulfilled() && canceled.is_canceled());

@@ -65,11 +65,14 @@ impl Counter {
     }
 }
 
+/// An async exception hook, as `set_async_exception_hook` hands it back.
+type Hook = Box<dyn Fn(&Error)>;
+
 /// Installs a hook that records every error reaching the async exception
 /// hook; the previous hook comes back when this is dropped.
 pub struct HookRecorder {
     seen: Rc<RefCell<Vec<Error>>>,
-    previous: Option<Box<dyn Fn(&Error)>>,
+    previous: Option<Hook>,
 }
 
 impl HookRecorder {
