@@ -401,6 +401,16 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
             let Some((out, ps, targets)) = slot.borrow_mut().take() else {
                 return;
             };
+            // An input fulfilled a moment ago may still be lent to one of its
+            // own observers (an `on_success` up the stack, which resolved the
+            // input whose callback this is): its value cannot be moved out
+            // yet, and taking it failed with an internal error. That input's
+            // own callback has not run (the slot was full) and comes right
+            // after the observer: leave the split to it.
+            if ps.iter().any(|p| p.root().is_some_and(|r| r.value_lent())) {
+                *slot.borrow_mut() = Some((out, ps, targets));
+                return;
+            }
             let r = split_now(ps);
             if cancel {
                 cancel_all(&targets);

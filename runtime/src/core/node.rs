@@ -223,6 +223,12 @@ impl<T: 'static> Node<T> {
         }
     }
 
+    /// Whether this node's value is lent to a running observer right now, so
+    /// that its only consumer cannot move it out yet.
+    pub(crate) fn value_lent(&self) -> bool {
+        self.cloner.get().is_none() && self.st.try_borrow_mut().is_err()
+    }
+
     /// Attaches a callback to a root; runs it at once if already resolved.
     pub(crate) fn add_callback(self: &Rc<Self>, cb: Callback<T>) {
         // A resolved node may be borrowed by an observer that is running
