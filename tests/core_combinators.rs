@@ -673,3 +673,31 @@ fn a_rejected_input_does_not_stop_join_from_waiting_for_a_wait_promise() {
     ra.wakeup(());
     assert_eq!((before, done.get()), (false, true));
 }
+
+// ---- an input lent to its own observer ---------------------------------------
+
+/// With FIFO callbacks (a deliberate difference from Lwt's LIFO), an
+/// observer attached to the first input before `nchoose` runs before
+/// nchoose's own callback; when it resolves the second input, both count as
+/// fulfilled at the moment the first one resolved.
+#[test]
+fn nchoose_counts_an_input_fulfilled_by_an_observer_of_another() {
+    struct Token(u8);
+    let (a, ra) = wait::<Token>();
+    let (b, rb) = wait::<Token>();
+    a.on_success(move |_| rb.wakeup(Token(2)));
+    let p = nchoose(vec![a, b]).map(|ts| ts.iter().map(|t| t.0).collect::<Vec<_>>());
+    ra.wakeup(Token(1));
+    assert_eq!(p.state(), State::Fulfilled(vec![1, 2]));
+}
+
+#[test]
+fn nchoose_split_counts_an_input_fulfilled_by_an_observer_of_another() {
+    let (a, ra) = wait::<Vec<u8>>();
+    let (b, rb) = wait::<Vec<u8>>();
+    let (c, _rc) = wait::<Vec<u8>>();
+    a.on_success(move |_| rb.wakeup(vec![2]));
+    let p = nchoose_split(vec![a, b, c]).map(|(done, pending)| (done, pending.len()));
+    ra.wakeup(vec![1]);
+    assert_eq!(p.state(), State::Fulfilled((vec![vec![1], vec![2]], 1)));
+}
