@@ -345,3 +345,31 @@ fn a_resumed_task_does_not_change_the_resolvers_storage() {
     });
     assert_eq!(after, Some(99));
 }
+
+#[test]
+fn a_task_that_cancels_itself_stops_at_its_next_await() {
+    use std::cell::RefCell;
+    let me: Rc<RefCell<Option<lwt::Promise<()>>>> = Rc::default();
+    let slot = me.clone();
+    let log = Log::new();
+    let l = log.clone();
+    let dropped = Flag::new();
+    let guard = DropGuard(dropped.clone());
+    let t = spawn(async move {
+        let _guard = guard;
+        yield_now().await?;
+        let own = slot.borrow_mut().take().expect("the handle was stored");
+        own.cancel();
+        l.push("after cancel");
+        yield_now().await?;
+        l.push("never");
+        Ok(())
+    });
+    *me.borrow_mut() = Some(t.clone());
+    wakeup_paused();
+    wakeup_paused();
+    assert_eq!(
+        (log.entries(), t.is_canceled(), dropped.get()),
+        (vec!["after cancel".to_string()], true, true)
+    );
+}

@@ -174,3 +174,22 @@ fn a_pause_loop_advances_one_step_per_wakeup() {
     }
     assert_eq!((turns, p.state()), (5, State::Fulfilled(5)));
 }
+
+#[test]
+fn wakeup_paused_called_from_a_resumed_callback_wakes_only_the_newer_pauses() {
+    let log = Log::new();
+    let l = log.clone();
+    let _first = pause().map(move |()| {
+        let l2 = l.clone();
+        let _newer = pause().map(move |()| l2.push("newer"));
+        wakeup_paused();
+        l.push("first");
+    });
+    let l = log.clone();
+    let _second = pause().map(move |()| l.push("second"));
+    wakeup_paused();
+    assert_eq!(
+        (log.entries(), paused_count()),
+        (vec!["newer".to_string(), "first".to_string(), "second".to_string()], 0)
+    );
+}

@@ -406,3 +406,25 @@ fn debug_output_names_the_state() {
         ("Promise(pending)", "Promise(rejected: Failure: no)")
     );
 }
+
+/// lwt-rs queues callback runs nested deeper than Lwt's limit of 42 instead of
+/// growing the stack (see context.rs); they still run, in order, before the
+/// outermost wakeup returns.
+#[test]
+fn callbacks_nested_past_the_depth_limit_still_run_before_the_outer_wakeup_returns() {
+    let log = Log::new();
+    let (first, r_first) = wait::<u32>();
+    let mut current = first;
+    for _ in 0..100u32 {
+        let (next, r_next) = wait::<u32>();
+        let l = log.clone();
+        current.on_success(move |v| {
+            l.push(format!("{v}"));
+            r_next.wakeup(v + 1);
+        });
+        current = next;
+    }
+    r_first.wakeup(0);
+    let expected: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+    assert_eq!((log.entries(), current.state()), (expected, State::Fulfilled(100)));
+}
