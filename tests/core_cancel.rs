@@ -728,3 +728,19 @@ fn a_wrapper_folded_into_a_bind_still_cancels_its_input() {
     p4.cancel();
     assert_eq!((inner.is_canceled(), p4.is_canceled()), (true, true));
 }
+
+// ---- a cancel graph with a cycle -------------------------------------------------------
+
+#[test]
+fn canceling_a_bind_that_ended_up_waiting_on_itself_terminates() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let (p, r) = wait::<u8>();
+    let slot: Rc<RefCell<Option<Promise<u8>>>> = Rc::default();
+    let s = slot.clone();
+    let q = p.bind(move |_| s.borrow_mut().take().expect("the slot was filled").map(|x| x + 1));
+    *slot.borrow_mut() = Some(q.clone());
+    r.wakeup(1);
+    q.cancel();
+    assert!(q.is_pending());
+}

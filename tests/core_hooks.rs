@@ -217,3 +217,33 @@ fn ignore_result_of_a_later_fulfilment_reports_nothing() {
     r.wakeup(1);
     assert_eq!(hook.count(), 0);
 }
+
+// ---- the default hook (rule 22) ---------------------------------------------------
+
+/// The default hook ends the process, so this test runs itself again as a
+/// child process (selected by an environment variable) and checks how the
+/// child ended.
+#[test]
+fn the_default_hook_prints_the_error_and_exits_with_code_2() {
+    const CHILD: &str = "LWT_CORE_HOOKS_DEFAULT_HOOK_CHILD";
+    if std::env::var_os(CHILD).is_some() {
+        async_(|| fail_with("nobody handles this"));
+        unreachable!("the default hook should have ended the process");
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("the test binary's path"))
+        .args([
+            "--exact",
+            "the_default_hook_prints_the_error_and_exits_with_code_2",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("the child test process ran");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Fatal error: exception Failure: nobody handles this"),
+        "{stderr}"
+    );
+}
