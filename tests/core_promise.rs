@@ -428,3 +428,22 @@ fn callbacks_nested_past_the_depth_limit_still_run_before_the_outer_wakeup_retur
     let expected: Vec<String> = (0..100).map(|i| i.to_string()).collect();
     assert_eq!((log.entries(), current.state()), (expected, State::Fulfilled(100)));
 }
+
+#[test]
+fn try_wakeup_result_gives_the_outcome_back_on_a_canceled_task() {
+    let (p, r) = task::<u8>();
+    p.cancel();
+    assert!(matches!(r.try_wakeup_result(Ok(1)), Err(Ok(1))));
+    assert!(p.is_canceled());
+}
+
+#[test]
+fn resolver_debug_output_says_whether_it_is_pending() {
+    let (_p, r) = wait::<u8>();
+    let before = format!("{r:?}");
+    r.wakeup(1);
+    assert_eq!(
+        (before.as_str(), format!("{r:?}").as_str()),
+        ("Resolver(pending: true)", "Resolver(pending: false)")
+    );
+}
