@@ -1,1 +1,140 @@
-fn main() {}
+//! The BENCH.md workloads on lwt-rs, written as a user would with the public API.
+//! Usage: `bench WORKLOAD N [M]`. A workload lwt-rs cannot run yet prints usage and exits 2.
+
+#[path = "../cli.rs"]
+mod cli;
+
+use lwt::{Promise, State};
+
+const PROGRAM: &str = "bench";
+
+/// The workloads this binary runs today; the others of `cli::WORKLOADS` are "missing".
+const AVAILABLE: &[&str] = &[
+    "bind_resolved",
+    "bind_pending",
+    "pause_loop",
+    "many_sleeps",
+    "spawn_join",
+    "pipe_throughput",
+];
+
+fn main() {
+    let args = cli::parse(PROGRAM, AVAILABLE);
+    let (n, m) = (args.n, args.m);
+    let workload = args.workload.clone();
+    cli::run_and_report(&args, move || match workload.as_str() {
+        "bind_resolved" => bind_resolved(n),
+        "bind_pending" => bind_pending(n, m),
+        "pause_loop" => pause_loop(n),
+        "many_sleeps" => many_sleeps(n),
+        "spawn_join" => spawn_join(n),
+        "pipe_throughput" => pipe_throughput(n),
+        _ => unreachable!("cli::parse accepts only available workloads"),
+    });
+}
+
+/// Runs the event loop until `p` is resolved and returns its value.
+fn drive<T: 'static>(p: Promise<T>) -> T {
+    match lwt::main::run(p) {
+        Ok(v) => v,
+        Err(e) => panic!("workload failed: {e:#}"),
+    }
+}
+
+/// The value of a promise that must already be resolved.
+fn value<T: Clone + 'static>(p: &Promise<T>) -> T {
+    match p.state() {
+        State::Fulfilled(v) => v,
+        State::Rejected(e) => panic!("workload failed: {e:#}"),
+        State::Pending => panic!("workload left its promise pending"),
+    }
+}
+
+/// N binds on already-resolved promises, the callback adding `i` to the accumulator.
+fn bind_resolved(n: u64) -> u64 {
+    let mut p = lwt::resolved(0u64);
+    for i in 0..n {
+        p = p.bind(move |acc| lwt::resolved(acc + i));
+    }
+    value(&p)
+}
+
+/// R rounds: a chain of D binds (`x + 1`) on a pending promise from `wait()`, then
+/// resolve it with the round number and read the chain's end.
+fn bind_pending(d: u64, rounds: u64) -> u64 {
+    let mut total = 0u64;
+    for r in 1..=rounds {
+        let (p, resolver) = lwt::wait::<u64>();
+        let mut end = p;
+        for _ in 0..d {
+            end = end.bind(|x| lwt::resolved(x + 1));
+        }
+        resolver.wakeup(r);
+        total += value(&end);
+    }
+    total
+}
+
+/// A recursive bind loop that pauses N times.
+fn pause_loop(n: u64) -> u64 {
+    fn go(i: u64, n: u64) -> Promise<u64> {
+        if i == n {
+            lwt::resolved(i)
+        } else {
+            lwt::pause().bind(move |()| go(i + 1, n))
+        }
+    }
+    drive(go(0, n))
+}
+
+/// N promises that pause once then yield `i`, joined with `all` and summed.
+fn spawn_join(n: u64) -> u64 {
+    let promises: Vec<Promise<u64>> = (0..n).map(|i| lwt::pause().map(move |()| i)).collect();
+    drive(lwt::all(promises).map(|v| v.iter().sum::<u64>()))
+}
+
+/// N concurrent sleepers; sleeper i sleeps (i mod 100) ms then yields i; all joined and summed.
+fn many_sleeps(n: u64) -> u64 {
+    let sleepers: Vec<Promise<u64>> = (0..n)
+        .map(|i| lwt::unix::sleep(std::time::Duration::from_millis(i % 100)).map(move |()| i))
+        .collect();
+    drive(lwt::all(sleepers).map(|v| v.iter().sum::<u64>()))
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// B bytes through one pipe in 64 KiB chunks, the data being (offset mod 256); a writer
+/// and a reader promise on one thread.
+fn pipe_throughput(b: u64) -> u64 {
+    use lwt::unix::{self, FileDescr};
+    let (r, w) = unix::pipe().expect("pipe");
+    // Writes `left` more bytes; a chunk starts at a multiple of 64 KiB, so every chunk
+    // holds the same pattern and one buffer goes back and forth with the kernel.
+    fn write(w: FileDescr, buf: Vec<u8>, ofs: usize, end: usize, left: u64) -> Promise<()> {
+        if ofs == end {
+            if left == 0 {
+                return unix::close(&w);
+            }
+            let k = left.min(CHUNK as u64) as usize;
+            return write(w, buf, 0, k, left - k as u64);
+        }
+        unix::write(&w.clone(), buf, ofs, end - ofs).bind(move |(buf, n)| write(w, buf, ofs + n, end, left))
+    }
+    fn read(r: FileDescr, buf: Vec<u8>, offset: u64, checksum: u64) -> Promise<u64> {
+        unix::read(&r.clone(), buf, 0, CHUNK).bind(move |(buf, k)| {
+            if k == 0 {
+                return lwt::resolved(checksum.wrapping_add(offset));
+            }
+            let offset = offset + k as u64;
+            let mut checksum = checksum;
+            if buf[k - 1] != ((offset - 1) % 256) as u8 {
+                checksum = checksum.wrapping_add(1 << 40);
+            }
+            read(r, buf, offset, checksum)
+        })
+    }
+    let pattern: Vec<u8> = (0..CHUNK).map(|j| j as u8).collect();
+    let writer = write(w, pattern, 0, 0, b);
+    let reader = read(r, vec![0u8; CHUNK], 0, 0);
+    drive(lwt::both(writer, reader).map(|((), sum)| sum))
+}

@@ -21,9 +21,10 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use super::callback::Callback;
 use super::cancel::cancel_erased;
 use super::error::Error;
-use super::node::{Callback, Cancelable, HowToCancel, Node, St};
+use super::node::{Cancelable, HowToCancel, Node, St};
 use super::promise::{of_result, rejected, resolved, Promise, Repr};
 
 fn empty_list<T: 'static>(name: &str) -> Promise<T> {
@@ -51,9 +52,7 @@ fn when_resolved<T: 'static>(p: Promise<T>, k: impl FnOnce(Result<T, Error>) + '
         Repr::Node(n) => {
             let root = n.root();
             if root.is_pending() {
-                root.add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
-                    k(node.take_outcome())
-                })));
+                root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| k(node.take_outcome())));
                 false
             } else {
                 k(root.take_outcome());
@@ -301,7 +300,7 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
     for p in ps {
         let Some(root) = p.root() else { continue };
         let slot = slot.clone();
-        root.add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
+        root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
             let Some((out, targets)) = slot.borrow_mut().take() else {
                 return;
             };
@@ -310,7 +309,7 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
                 cancel_all(&targets);
             }
             let _ = out.root().resolve(outcome);
-        })));
+        }));
     }
     Promise::from_node(out)
 }
@@ -397,7 +396,7 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
     let slot = Rc::new(RefCell::new(Some((out.clone(), ps, targets))));
     for root in roots {
         let slot = slot.clone();
-        root.add_callback(Callback::Regular(Box::new(move |_: &Rc<Node<T>>| {
+        root.add_callback(Callback::regular(move |_: &Rc<Node<T>>| {
             let Some((out, ps, targets)) = slot.borrow_mut().take() else {
                 return;
             };
@@ -416,7 +415,7 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
                 cancel_all(&targets);
             }
             let _ = out.root().resolve(r);
-        })));
+        }));
     }
     Promise::from_node(out)
 }
