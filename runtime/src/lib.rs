@@ -4,8 +4,16 @@
 //! module has its own module here, named after it (`Lwt_result` →
 //! [`result`], ...). The facade crate `lwt` re-exports all of this.
 #![deny(missing_docs)]
+// `lwt::main` is Lwt_main (a library module in main/mod.rs, not a binary).
+#![allow(special_module_name)]
 
 pub mod core;
+#[cfg(feature = "unix")]
+pub mod main;
+#[cfg(feature = "unix")]
+pub mod preemptive;
 pub mod result;
+#[cfg(feature = "unix")]
+pub mod unix;
 
 pub use crate::core::*;
