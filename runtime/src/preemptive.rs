@@ -110,10 +110,18 @@ impl Pool {
     /// Starts `job` on an idle thread, a new thread, or queues it.
     fn submit(&'static self, job: Job) -> Result<(), SubmitError> {
         let mut st = self.lock();
-        if st.idle > st.queue.len() {
+        let ready = st.ready_idle();
+        if ready > st.queue.len() {
             st.queue.push_back(job);
+            let surplus = st.threads > st.max;
             drop(st);
-            self.work.notify_one();
+            // With surplus threads about to leave, wake them all: the ones
+            // that leave first cannot take the job, the others will.
+            if surplus {
+                self.work.notify_all();
+            } else {
+                self.work.notify_one();
+            }
             return Ok(());
         }
         if st.threads < st.max {
@@ -121,7 +129,7 @@ impl Pool {
             drop(st);
             return self.spawn(Some(job)).map_err(SubmitError::Spawn);
         }
-        if st.queue.len() < st.max_queued {
+        if st.waiting() < st.max_queued {
             st.queue.push_back(job);
             return Ok(());
         }
@@ -146,14 +154,16 @@ impl Pool {
         }
         let mut st = self.lock();
         loop {
+            // Surplus threads (the maximum was lowered) leave before taking
+            // work, so the jobs queued behind the new maximum stay queued.
+            if st.threads > st.max {
+                break;
+            }
             if let Some(job) = st.queue.pop_front() {
                 drop(st);
                 job();
                 st = self.lock();
                 continue;
-            }
-            if st.threads > st.max {
-                break;
             }
             st.idle += 1;
             let (g, t) = self.work.wait_timeout(st, IDLE_EXIT).unwrap_or_else(|e| e.into_inner());
@@ -164,6 +174,12 @@ impl Pool {
             }
         }
         st.threads -= 1;
+        let more = !st.queue.is_empty();
+        drop(st);
+        if more {
+            // Pass on a wake-up this thread may have consumed.
+            self.work.notify_one();
+        }
     }
 
     pub(crate) fn set_bounds(&'static self, min: usize, max: usize) -> Result<(), Error> {
@@ -214,7 +230,20 @@ impl Pool {
     /// (threads, busy threads, queued jobs).
     pub(crate) fn counts(&self) -> (usize, usize, usize) {
         let st = self.lock();
-        (st.threads, st.threads - st.idle, st.queue.len())
+        (st.threads, st.threads - st.idle, st.waiting())
+    }
+}
+
+impl PoolState {
+    /// Idle threads that will take a job: idle ones minus those about to
+    /// leave because the maximum was lowered.
+    fn ready_idle(&self) -> usize {
+        self.idle.saturating_sub(self.threads.saturating_sub(self.max))
+    }
+
+    /// Queued jobs that no idle thread is about to take.
+    fn waiting(&self) -> usize {
+        self.queue.len().saturating_sub(self.ready_idle())
     }
 }
 
@@ -387,9 +416,9 @@ pub fn run_in_main<T: Send + 'static>(f: impl FnOnce() -> Promise<T> + Send + 's
 /// `run_in_main_dont_wait`); if its promise rejects (or `f` panics),
 /// `handler` gets the error, on the loop thread.
 ///
-/// From a detached job it targets the loop that started the job; from a loop
-/// thread it targets that thread's own loop (the call then acts on the next
-/// iteration). Elsewhere it returns an error.
+/// From a detached job it targets the loop that started the job; from any
+/// other thread it targets that thread's own loop (the call then acts on an
+/// iteration of that loop).
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -413,14 +442,7 @@ pub fn run_in_main_dont_wait(
 ) -> Result<(), Error> {
     let remote = match current_loop() {
         Some(r) => r,
-        None => match crate::main::existing_engine() {
-            Some(e) => e.remote.clone(),
-            None => {
-                return Err(Error::failure(
-                    "lwt::preemptive::run_in_main_dont_wait: no loop to run on",
-                ))
-            }
-        },
+        None => crate::main::engine().map_err(Error::io)?.remote.clone(),
     };
     let request = Box::new(move || {
         let p = crate::catch(f, crate::rejected);
