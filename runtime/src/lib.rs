@@ -9,6 +9,8 @@
 
 pub mod core;
 #[cfg(feature = "unix")]
+pub mod io;
+#[cfg(feature = "unix")]
 pub mod main;
 #[cfg(feature = "unix")]
 pub mod preemptive;
