@@ -76,7 +76,13 @@ fn resolve(host: &str, port: &str) -> Promise<SockAddr> {
 /// promise resolves).
 fn serve_one(ic: io::InputChannel, oc: io::OutputChannel) -> Promise<()> {
     fn skip_headers(ic: io::InputChannel) -> Promise<()> {
-        io::read_line(&ic).bind(move |line| if line.is_empty() { resolved(()) } else { skip_headers(ic) })
+        io::read_line(&ic).bind(move |line| {
+            if line.is_empty() {
+                resolved(())
+            } else {
+                skip_headers(ic)
+            }
+        })
     }
     let body = "Hello from the lwt-rs example server!\n";
     skip_headers(ic).bind(move |()| {

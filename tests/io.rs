@@ -207,7 +207,9 @@ fn a_read_function_returning_too_much_is_a_failure() {
 
 #[test]
 fn a_panicking_read_function_rejects_the_operation() {
-    let ic = io::make(Input, |_buf: Vec<u8>, _ofs, _len| -> Promise<(Vec<u8>, usize)> { panic!("boom") });
+    let ic = io::make(Input, |_buf: Vec<u8>, _ofs, _len| -> Promise<(Vec<u8>, usize)> {
+        panic!("boom")
+    });
     let e = err(io::read_char(&ic));
     assert_eq!(e.kind(), lwt::ErrorKind::Panic);
 }
@@ -607,7 +609,10 @@ fn a_number_split_across_refills_is_read_whole() {
 
 #[test]
 fn buffer_sizes_below_the_minimum_are_invalid_arguments() {
-    let e = io::Builder::new(Input).buffer_size(15).make(|b: Vec<u8>, _, _| lwt::resolved((b, 0))).unwrap_err();
+    let e = io::Builder::new(Input)
+        .buffer_size(15)
+        .make(|b: Vec<u8>, _, _| lwt::resolved((b, 0)))
+        .unwrap_err();
     assert_eq!(e.kind(), lwt::ErrorKind::InvalidArgument);
     assert!(io::set_default_buffer_size(0).is_err());
     let (ic, _oc) = io::pipe().unwrap();
@@ -724,15 +729,17 @@ fn seeking_a_pipe_is_refused() {
 
 #[test]
 fn a_server_echoes_lines_to_a_client() {
-    let p = io::establish_server(any_port(), |ic, oc| io::read_lines(&ic).iter_s(move |l| io::write_line(&oc, l)))
-        .bind(|server| {
-            io::with_connection(server.addr().clone(), |ic, oc| {
-                io::write_lines(&oc, vec!["ping", "pong"])
-                    .bind(move |()| io::close(&oc))
-                    .bind(move |()| io::read_lines(&ic).to_vec())
-            })
-            .bind(move |lines| server.shutdown().map(move |()| lines))
-        });
+    let p = io::establish_server(any_port(), |ic, oc| {
+        io::read_lines(&ic).iter_s(move |l| io::write_line(&oc, l))
+    })
+    .bind(|server| {
+        io::with_connection(server.addr().clone(), |ic, oc| {
+            io::write_lines(&oc, vec!["ping", "pong"])
+                .bind(move |()| io::close(&oc))
+                .bind(move |()| io::read_lines(&ic).to_vec())
+        })
+        .bind(move |lines| server.shutdown().map(move |()| lines))
+    });
     assert_eq!(ok(p), ["ping", "pong"]);
 }
 
@@ -828,7 +835,9 @@ fn closing_the_output_side_lets_the_peer_see_the_end_while_we_still_read() {
     // The server answers with the number of lines once the client is done
     // sending; the client reads that answer after closing its output.
     let p = io::establish_server(any_port(), |ic, oc| {
-        io::read_lines(&ic).fold(0, |n, _| n + 1).bind(move |n| io::write_line(&oc, format!("{n} lines")))
+        io::read_lines(&ic)
+            .fold(0, |n, _| n + 1)
+            .bind(move |n| io::write_line(&oc, format!("{n} lines")))
     })
     .bind(|server| {
         io::with_connection(server.addr().clone(), |ic, oc| {

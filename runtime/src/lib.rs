@@ -14,6 +14,8 @@ pub mod io;
 pub mod main;
 #[cfg(feature = "unix")]
 pub mod preemptive;
+#[cfg(feature = "unix")]
+pub mod process;
 pub mod result;
 #[cfg(feature = "unix")]
 pub mod unix;

@@ -528,7 +528,13 @@ pub fn of_fd<M: Mode>(mode: M, fd: FileDescr) -> Channel<M> {
 pub fn of_bytes<M: Mode>(mode: M, data: Vec<u8>) -> Channel<M> {
     let _ = mode;
     let len = data.len();
-    let inner = Inner::new(M::KIND, data, Backend::Memory, Some(Box::new(|| crate::resolved(()))), None);
+    let inner = Inner::new(
+        M::KIND,
+        data,
+        Backend::Memory,
+        Some(Box::new(|| crate::resolved(()))),
+        None,
+    );
     if M::KIND == ModeKind::Input {
         inner.max.set(len);
     }
@@ -869,10 +875,7 @@ fn auto_flush(main: Rc<Wrapper>) {
 /// let text = lwt::main::run(io::read_to_end(&ic)).unwrap();
 /// assert_eq!(text, b"a1\na2\nb1\n");
 /// ```
-pub fn atomic<M: Mode, T: 'static>(
-    ch: &Channel<M>,
-    f: impl FnOnce(Channel<M>) -> Promise<T> + 'static,
-) -> Promise<T> {
+pub fn atomic<M: Mode, T: 'static>(ch: &Channel<M>, f: impl FnOnce(Channel<M>) -> Promise<T> + 'static) -> Promise<T> {
     with_lock(&ch.w, "atomic", Lock::Atomic, move |w| {
         let tmp = Rc::new(Wrapper::new(w.inner.clone(), false));
         *w.child.borrow_mut() = Some(tmp.clone());

@@ -152,10 +152,7 @@ pub fn file_length(path: impl AsRef<Path>) -> Promise<u64> {
 }
 
 /// A stream over a file opened at the first `next` and closed at its end.
-fn file_stream<T: 'static>(
-    path: PathBuf,
-    next: impl Fn(&InputChannel) -> Promise<Option<T>> + 'static,
-) -> Stream<T> {
+fn file_stream<T: 'static>(path: PathBuf, next: impl Fn(&InputChannel) -> Promise<Option<T>> + 'static) -> Stream<T> {
     let opened: Rc<RefCell<Option<Promise<InputChannel>>>> = Rc::new(RefCell::new(None));
     let next = Rc::new(next);
     Stream::from_fn(move || {

@@ -62,7 +62,9 @@ fn read_char_op(inner: &Rc<Inner>, op: &'static str) -> Promise<Option<u8>> {
         return crate::resolved(Some(c));
     }
     let i = inner.clone();
-    after_fill(inner, op, move |n| crate::resolved(if n == 0 { None } else { char_op(&i) }))
+    after_fill(inner, op, move |n| {
+        crate::resolved(if n == 0 { None } else { char_op(&i) })
+    })
 }
 
 /// Reads one byte, or `None` at the end of input (Lwt's `read_char_opt`).
@@ -321,7 +323,9 @@ fn to_end_op(inner: Rc<Inner>, mut acc: Vec<u8>, op: &'static str) -> Promise<Ve
 /// assert_eq!(lwt::main::run(lwt::io::read_to_end(&ic)).unwrap(), b"all of it");
 /// ```
 pub fn read_to_end(ic: &InputChannel) -> Promise<Vec<u8>> {
-    primitive(&ic.w, "read_to_end", |inner| to_end_op(inner.clone(), Vec::new(), "read_to_end"))
+    primitive(&ic.w, "read_to_end", |inner| {
+        to_end_op(inner.clone(), Vec::new(), "read_to_end")
+    })
 }
 
 /// Reads everything up to the end of input as text; bytes that are not

@@ -212,7 +212,8 @@ pub fn with_connection<T: 'static>(
 ) -> Promise<T> {
     open_connection(addr).bind(move |(ic, oc)| {
         let (ic2, oc2) = (ic.clone(), oc.clone());
-        crate::apply(move |()| f(ic, oc), ()).finalize(move || close(&oc2).then(move |r| close(&ic2).then(move |r2| crate::of_result(r.and(r2)))))
+        crate::apply(move |()| f(ic, oc), ())
+            .finalize(move || close(&oc2).then(move |r| close(&ic2).then(move |r2| crate::of_result(r.and(r2)))))
     })
 }
 
@@ -282,9 +283,7 @@ pub fn establish_server_with_client_address(
         if no_close {
             p
         } else {
-            p.finalize(move || {
-                close(&oc2).then(move |r| close(&ic2).then(move |r2| crate::of_result(r.and(r2))))
-            })
+            p.finalize(move || close(&oc2).then(move |r| close(&ic2).then(move |r2| crate::of_result(r.and(r2)))))
         }
     });
     listen_and_serve(addr.into(), opts, handler)

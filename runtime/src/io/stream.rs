@@ -33,7 +33,9 @@ pub struct Stream<T: 'static> {
 
 impl<T: 'static> Clone for Stream<T> {
     fn clone(&self) -> Self {
-        Stream { next: self.next.clone() }
+        Stream {
+            next: self.next.clone(),
+        }
     }
 }
 

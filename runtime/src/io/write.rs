@@ -89,7 +89,9 @@ fn write_parts(oc: &OutputChannel, parts: &[&[u8]], op: &'static str) -> Promise
     }
     let data = parts.concat();
     let end = data.len();
-    primitive(w, op, move |inner| write_owned(inner.clone(), data, 0, end, op).map(|_| ()))
+    primitive(w, op, move |inner| {
+        write_owned(inner.clone(), data, 0, end, op).map(|_| ())
+    })
 }
 
 /// Writes the bytes of `s` (Lwt's `write`). They go out with the next
