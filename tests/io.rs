@@ -498,7 +498,7 @@ fn concurrent_writers_in_atomic_blocks_never_interleave() {
 #[test]
 fn the_temporary_channel_of_atomic_is_invalid_after_the_block() {
     let (_ic, oc) = io::pipe().unwrap();
-    let tmp = ok(io::atomic(&oc, |tmp| lwt::resolved(tmp)));
+    let tmp = ok(io::atomic(&oc, lwt::resolved));
     let e = err(io::write(&tmp, "x"));
     assert_eq!(e.kind(), lwt::ErrorKind::Failure);
     assert!(e.message().contains("no more valid"), "{e}");

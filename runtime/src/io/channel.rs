@@ -141,6 +141,10 @@ pub(super) enum Backend {
     Memory,
 }
 
+/// A physical read or write in progress: the resolver the operation waits
+/// on, the I/O promise, and the operation's name.
+type Inflight = (Resolver<usize>, Promise<usize>, &'static str);
+
 /// The state shared by every wrapper of a channel.
 pub(super) struct Inner {
     pub(super) kind: ModeKind,
@@ -168,7 +172,7 @@ pub(super) struct Inner {
     lend_waiters: RefCell<Vec<Resolver<()>>>,
     /// The pending physical I/O, for `abort`: the resolver the operation
     /// waits on, the I/O promise to cancel, and the operation's name.
-    inflight: RefCell<Option<(Resolver<usize>, Promise<usize>, &'static str)>>,
+    inflight: RefCell<Option<Inflight>>,
     /// The main wrapper, for auto-flush (which must find the deepest one).
     main: RefCell<Weak<Wrapper>>,
 }
@@ -933,12 +937,11 @@ fn lend(
     op: &'static str,
 ) -> Promise<usize> {
     if inner.lent.get() {
-        // A canceled operation left a job (which cannot be interrupted)
-        // holding the buffer: wait until it hands it back.
-        let (back, r) = crate::wait::<()>();
-        inner.lend_waiters.borrow_mut().push(r);
-        let i = inner.clone();
-        return back.bind(move |()| lend(&i, call, op));
+        // `run_locked` waits for a lent buffer before any operation starts,
+        // so this only happens if an operation outlived its atomic block.
+        return crate::rejected(Error::failure(format!(
+            "lwt::io::{op}: the channel's buffer is still in use by another operation"
+        )));
     }
     let size = inner.size.get();
     let buf = std::mem::take(&mut *inner.buf.borrow_mut());
