@@ -562,7 +562,12 @@ fn accept_close_cycles_leak_no_descriptors() {
         let ((s, _), ()) = main::run(lwt::both(accept(&l), connect(&c, &addr))).unwrap();
         main::run(lwt::both(close(&s), close(&c))).unwrap();
     }
-    assert_eq!(count_fds(), before);
+    // Threads of tests that just finished may still be closing their own
+    // loop's descriptors (thread-local destructors run after the lock is
+    // released), so the count can only go down meanwhile; a leak of even
+    // one descriptor per thousand cycles would show as an increase.
+    let after = count_fds();
+    assert!(after <= before, "{before} descriptors before, {after} after");
 }
 
 // ----- files and directories -------------------------------------------------

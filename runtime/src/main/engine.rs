@@ -73,6 +73,9 @@ pub(crate) struct Engine {
     signals: RefCell<Slab<(i32, SignalHandler)>>,
     skipped_polls: Cell<u32>,
     next_waiter: Cell<u64>,
+    /// The resolvers made ready by one iteration; kept between iterations
+    /// so its (possibly large) buffer is not freed and reallocated each time.
+    ready: RefCell<Vec<Resolver<()>>>,
 }
 
 thread_local! {
@@ -125,6 +128,7 @@ impl Engine {
             signals: RefCell::new(Slab::new()),
             skipped_polls: Cell::new(0),
             next_waiter: Cell::new(0),
+            ready: RefCell::new(Vec::new()),
         })
     }
 
@@ -320,7 +324,7 @@ impl Engine {
         let waiting_io = self.readers.get() + self.writers.get() > 0;
         let skipped = self.skipped_polls.get();
         let os_poll = block || (waiting_io && skipped + 1 >= OS_POLL_INTERVAL);
-        let mut ready: Vec<Resolver<()>> = Vec::new();
+        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
         if os_poll {
             self.skipped_polls.set(0);
             let timeout = if !block || self.remote.has_pending() {
@@ -333,13 +337,20 @@ impl Engine {
             self.skipped_polls.set(skipped + 1);
         }
         if !self.timers.borrow().is_empty() {
-            let mut t = self.timers.borrow_mut();
-            let limit = t.next_seq();
-            t.expire(Instant::now(), limit, &mut ready);
+            // Timers set by the callbacks fired below go in after this
+            // collection, so a `sleep(0)` loop cannot keep one iteration busy.
+            self.timers.borrow_mut().expire(Instant::now(), &mut ready);
         }
-        for r in ready {
+        for r in ready.drain(..) {
             r.wakeup(());
         }
+        // A callback may have run a nested iteration and left its own
+        // buffer; keep the larger one.
+        let mut slot = self.ready.borrow_mut();
+        if slot.capacity() < ready.capacity() {
+            *slot = ready;
+        }
+        drop(slot);
         if self.remote.has_pending() {
             self.handle_messages();
         }
