@@ -3,6 +3,8 @@
 
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../io_workloads.rs"]
+mod io_workloads;
 
 use lwt::{Promise, State};
 
@@ -16,6 +18,12 @@ const AVAILABLE: &[&str] = &[
     "many_sleeps",
     "spawn_join",
     "pipe_throughput",
+    "echo",
+    "lines",
+    // Not in BENCH.md: variants of `echo` (see io_workloads.rs and README.md).
+    "echo_raw",
+    "echo_mio",
+    "lines_direct",
 ];
 
 fn main() {
@@ -29,6 +37,11 @@ fn main() {
         "many_sleeps" => many_sleeps(n),
         "spawn_join" => spawn_join(n),
         "pipe_throughput" => pipe_throughput(n),
+        "echo" => io_workloads::echo(n, m),
+        "echo_raw" => io_workloads::echo_raw(n, m),
+        "echo_mio" => io_workloads::echo_mio(n, m),
+        "lines" => io_workloads::lines(n),
+        "lines_direct" => io_workloads::lines_direct(n),
         _ => unreachable!("cli::parse accepts only available workloads"),
     });
 }

@@ -141,9 +141,16 @@ pub(super) enum Backend {
     Memory,
 }
 
-/// A physical read or write in progress: the resolver the operation waits
-/// on, the I/O promise, and the operation's name.
-type Inflight = (Resolver<usize>, Promise<usize>, &'static str);
+/// A physical read or write in progress, for `abort`.
+enum Inflight {
+    /// Through the poller: canceling the I/O promise interrupts it, and the
+    /// operation then reports [`ChannelClosed`] (the channel is closed).
+    Cancel(Promise<usize>),
+    /// On a worker thread or in a user function, which may not be
+    /// cancelable: the operation waits on `resolver`, which `abort` rejects
+    /// at once; the I/O promise is canceled if it can be.
+    Wake(Resolver<usize>, Promise<usize>, &'static str),
+}
 
 /// The state shared by every wrapper of a channel.
 pub(super) struct Inner {
@@ -771,6 +778,7 @@ fn finish_locked<T: 'static>(w: Rc<Wrapper>, p: Promise<T>) -> Promise<T> {
 /// the lock if the channel is idle, open and has its buffer, and gives the
 /// shared state. The caller then either completes at once and calls
 /// [`release`], or continues with [`continue_locked`].
+#[inline]
 pub(super) fn lock_now(w: &Rc<Wrapper>) -> Option<&Rc<Inner>> {
     let inner = &w.inner;
     if w.lock.get() == Lock::Idle && !inner.closed.get() && !inner.lent.get() {
@@ -782,8 +790,15 @@ pub(super) fn lock_now(w: &Rc<Wrapper>) -> Option<&Rc<Inner>> {
 }
 
 /// Releases a lock taken by [`lock_now`].
+#[inline]
 pub(super) fn release(w: &Rc<Wrapper>) {
-    unlock(w);
+    // Between `lock_now` and here no user code ran (the fast paths only copy
+    // bytes), so nothing can have queued behind us: skip the queue.
+    w.lock.set(Lock::Idle);
+    let inner = &w.inner;
+    if inner.kind == ModeKind::Output && !inner.auto_flushing.get() && inner.ptr.get() > 0 && !inner.closed.get() {
+        start_auto_flush(inner);
+    }
 }
 
 /// Finishes an operation started under [`lock_now`] with promise `p`.
@@ -901,22 +916,52 @@ pub fn atomic<M: Mode, T: 'static>(ch: &Channel<M>, f: impl FnOnce(Channel<M>) -
 // ---------------------------------------------------------------------------
 // Physical I/O (called with the lock held)
 
-/// Guards pending physical I/O so that `abort` can interrupt it.
-fn guard(inner: &Rc<Inner>, io: Promise<usize>, op: &'static str) -> Promise<usize> {
-    if !io.is_pending() {
-        return io;
-    }
-    let (out, resolver) = crate::task::<usize>();
-    let handle = io.clone();
-    out.on_cancel(move || handle.cancel());
-    *inner.inflight.borrow_mut() = Some((resolver.clone(), io.clone(), op));
+/// What an operation does after a physical read or write: carry on at
+/// once with the outcome and its state (the I/O completed synchronously, the
+/// common case), or later, through the promise (it waits).
+pub(super) enum Step<S, T: 'static> {
+    /// Done now: the byte count (or error), and the caller's state back.
+    Now(Result<usize, Error>, S),
+    /// Waiting: the promise of the continuation's result.
+    Later(Promise<T>),
+}
+
+/// Makes pending physical I/O interruptible by `abort`, and resolves to its
+/// outcome through `k`, with one callback (the I/O functions below are on
+/// every operation's path, so they avoid extra promises).
+fn pending_io<T: 'static>(
+    inner: &Rc<Inner>,
+    io: Promise<usize>,
+    lent: bool,
+    op: &'static str,
+    k: impl FnOnce(Result<usize, Error>) -> Promise<T> + 'static,
+) -> Promise<T> {
+    let io = if lent {
+        // Possibly not cancelable (a job): `abort` must not wait for it.
+        let (out, resolver) = crate::task::<usize>();
+        let handle = io.clone();
+        out.on_cancel(move || handle.cancel());
+        *inner.inflight.borrow_mut() = Some(Inflight::Wake(resolver.clone(), io.clone(), op));
+        drop(io.then(move |r| {
+            let _ = resolver.try_wakeup_result(r);
+            crate::resolved(())
+        }));
+        out
+    } else {
+        *inner.inflight.borrow_mut() = Some(Inflight::Cancel(io.clone()));
+        io
+    };
     let i = inner.clone();
-    drop(io.then(move |r| {
+    io.then(move |r| {
         i.inflight.borrow_mut().take();
-        let _ = resolver.try_wakeup_result(r);
-        crate::resolved(())
-    }));
-    out
+        // Whatever happened, a channel closed meanwhile reports that.
+        let r = if i.closed.get() {
+            Err(closed_error(i.kind, op))
+        } else {
+            r
+        };
+        k(r)
+    })
 }
 
 fn bad_count(kind: ModeKind, request: usize, result: usize) -> Error {
@@ -1025,29 +1070,35 @@ fn how(inner: &Inner) -> How {
     }
 }
 
-/// Refills the (empty) input buffer; resolves to the number of bytes read,
-/// 0 at the end of input.
-pub(super) fn fill(inner: &Rc<Inner>, op: &'static str) -> Promise<usize> {
+/// Refills the (empty) input buffer with one read: `Now` with the number of
+/// bytes (0 at the end of input) and `state` back, or `Later` with the
+/// promise of `k(state, n)`.
+pub(super) fn fill_step<S: 'static, T: 'static>(
+    inner: &Rc<Inner>,
+    op: &'static str,
+    state: S,
+    k: impl FnOnce(S, usize) -> Promise<T> + 'static,
+) -> Step<S, T> {
     inner.ptr.set(0);
     inner.max.set(0);
     let size = inner.size.get();
-    let io = match how(inner) {
-        How::Memory => return crate::resolved(0),
+    let (io, lent) = match how(inner) {
+        How::Memory => return Step::Now(Ok(0), state),
         How::InPlace(fd) => {
             let i = inner.clone();
-            unix::retry_io(fd, Dir::Read, move |raw| {
+            let io = unix::retry_io(fd, Dir::Read, move |raw| {
                 let mut b = i.buf.borrow_mut();
                 let len = size.min(b.len());
                 sys_read(raw, &mut b[..len])
-            })
+            });
+            (io, false)
         }
-        How::Lend(Some(fd)) => lend(inner, move |b| unix::read(&fd, b, 0, size), op),
+        How::Lend(Some(fd)) => (lend(inner, move |b| unix::read(&fd, b, 0, size), op), true),
         How::Lend(None) => {
             let i = inner.clone();
-            lend(inner, move |b| call_custom(&i, b, 0, size, op), op)
+            (lend(inner, move |b| call_custom(&i, b, 0, size, op), op), true)
         }
     };
-    let io = guard(inner, io, op);
     let i = inner.clone();
     let done = move |n: usize| -> Result<usize, Error> {
         if n > size {
@@ -1058,39 +1109,47 @@ pub(super) fn fill(inner: &Rc<Inner>, op: &'static str) -> Promise<usize> {
         Ok(n)
     };
     match take_now(io) {
-        Ok(r) => crate::of_result(r.and_then(done)),
-        Err(p) => p.bind(move |n| crate::of_result(done(n))),
+        Ok(r) => Step::Now(r.and_then(done), state),
+        Err(p) => Step::Later(pending_io(inner, p, lent, op, move |r| match r.and_then(done) {
+            Ok(n) => k(state, n),
+            Err(e) => crate::rejected(e),
+        })),
     }
 }
 
-/// Writes some of the buffered output; resolves to the count written (at
-/// least 1 when anything was buffered).
-pub(super) fn flush_some(inner: &Rc<Inner>, op: &'static str) -> Promise<usize> {
+/// Writes some of the buffered output: `Now` with the count written (at
+/// least 1 when anything was buffered) and `state` back, or `Later` with the
+/// promise of `k(state, n)`.
+pub(super) fn flush_step<S: 'static, T: 'static>(
+    inner: &Rc<Inner>,
+    op: &'static str,
+    state: S,
+    k: impl FnOnce(S, usize) -> Promise<T> + 'static,
+) -> Step<S, T> {
     let len = inner.ptr.get();
     if len == 0 {
-        return crate::resolved(0);
+        return Step::Now(Ok(0), state);
     }
-    let io = match how(inner) {
+    let (io, lent) = match how(inner) {
         How::Memory => {
-            return crate::rejected(Error::failure(
-                "lwt::io: cannot flush a channel made by lwt::io::of_bytes",
-            ))
+            let e = Error::failure("lwt::io: cannot flush a channel made by lwt::io::of_bytes");
+            return Step::Now(Err(e), state);
         }
         How::InPlace(fd) => {
             let i = inner.clone();
-            unix::retry_io(fd, Dir::Write, move |raw| {
+            let io = unix::retry_io(fd, Dir::Write, move |raw| {
                 let b = i.buf.borrow();
                 let len = len.min(b.len());
                 sys_write(raw, &b[..len])
-            })
+            });
+            (io, false)
         }
-        How::Lend(Some(fd)) => lend(inner, move |b| unix::write(&fd, b, 0, len), op),
+        How::Lend(Some(fd)) => (lend(inner, move |b| unix::write(&fd, b, 0, len), op), true),
         How::Lend(None) => {
             let i = inner.clone();
-            lend(inner, move |b| call_custom(&i, b, 0, len, op), op)
+            (lend(inner, move |b| call_custom(&i, b, 0, len, op), op), true)
         }
     };
-    let io = guard(inner, io, op);
     let i = inner.clone();
     let done = move |n: usize| -> Result<usize, Error> {
         if n > len || n == 0 {
@@ -1108,8 +1167,20 @@ pub(super) fn flush_some(inner: &Rc<Inner>, op: &'static str) -> Promise<usize> 
         Ok(n)
     };
     match take_now(io) {
-        Ok(r) => crate::of_result(r.and_then(done)),
-        Err(p) => p.bind(move |n| crate::of_result(done(n))),
+        Ok(r) => Step::Now(r.and_then(done), state),
+        Err(p) => Step::Later(pending_io(inner, p, lent, op, move |r| match r.and_then(done) {
+            Ok(n) => k(state, n),
+            Err(e) => crate::rejected(e),
+        })),
+    }
+}
+
+/// Writes some of the buffered output; resolves to the count written (at
+/// least 1 when anything was buffered).
+pub(super) fn flush_some(inner: &Rc<Inner>, op: &'static str) -> Promise<usize> {
+    match flush_step(inner, op, (), |(), n| crate::resolved(n)) {
+        Step::Now(r, ()) => crate::of_result(r),
+        Step::Later(p) => p,
     }
 }
 
@@ -1142,7 +1213,6 @@ pub(super) fn write_direct<B: AsRef<[u8]> + 'static>(
         Some(d) => sys_write(raw, &d.as_ref()[ofs..ofs + len]),
         None => Err(io::Error::other("the data of a write was lost")),
     });
-    let io = guard(inner, io, op);
     let i = inner.clone();
     let done = move |n: usize| -> Result<(B, usize), Error> {
         if n > len || n == 0 {
@@ -1156,7 +1226,7 @@ pub(super) fn write_direct<B: AsRef<[u8]> + 'static>(
     };
     match take_now(io) {
         Ok(r) => crate::of_result(r.and_then(done)),
-        Err(p) => p.bind(move |n| crate::of_result(done(n))),
+        Err(p) => pending_io(inner, p, false, op, move |r| crate::of_result(r.and_then(done))),
     }
 }
 
@@ -1188,13 +1258,10 @@ pub(super) fn flush_total(inner: &Rc<Inner>, op: &'static str) -> Promise<()> {
         if inner.ptr.get() == 0 {
             return crate::resolved(());
         }
-        match take_now(flush_some(inner, op)) {
-            Ok(Ok(_)) => continue,
-            Ok(Err(e)) => return crate::rejected(e),
-            Err(p) => {
-                let i = inner.clone();
-                return p.bind(move |_| flush_total(&i, op));
-            }
+        match flush_step(inner, op, inner.clone(), move |i, _| flush_total(&i, op)) {
+            Step::Now(Ok(_), _) => continue,
+            Step::Now(Err(e), _) => return crate::rejected(e),
+            Step::Later(p) => return p,
         }
     }
 }
@@ -1285,9 +1352,13 @@ fn abort_wrapper(w: &Rc<Wrapper>) -> Promise<()> {
     // Interrupt the physical I/O in progress, if any. Borrows are released
     // before the resolver runs user callbacks.
     let inflight = inner.inflight.borrow_mut().take();
-    if let Some((resolver, io, op)) = inflight {
-        let _ = resolver.try_wakeup_result(Err(closed_error(inner.kind, op)));
-        io.cancel();
+    match inflight {
+        Some(Inflight::Cancel(io)) => io.cancel(),
+        Some(Inflight::Wake(resolver, io, op)) => {
+            let _ = resolver.try_wakeup_result(Err(closed_error(inner.kind, op)));
+            io.cancel();
+        }
+        None => {}
     }
     let close_fn = inner.close_fn.borrow_mut().take();
     let result = match close_fn {

@@ -9,7 +9,7 @@
 use std::io;
 use std::rc::Rc;
 
-use super::channel::{fill, lock_now, primitive, release, take_now, Inner, InputChannel};
+use super::channel::{fill_step, lock_now, primitive, release, Inner, InputChannel, Step};
 use super::stream::Stream;
 use crate::{Error, Promise};
 
@@ -31,15 +31,15 @@ fn check_range(op: &str, size: usize, ofs: usize, len: usize) -> Result<(), Erro
 
 /// Refills, then continues with `k(n)`: synchronously when the refill is
 /// already done, through a callback otherwise.
-fn after_fill<T: 'static>(
+fn after_fill<T: 'static, K: FnOnce(usize) -> Promise<T> + 'static>(
     inner: &Rc<Inner>,
     op: &'static str,
-    k: impl FnOnce(usize) -> Promise<T> + 'static,
+    k: K,
 ) -> Promise<T> {
-    match take_now(fill(inner, op)) {
-        Ok(Ok(n)) => k(n),
-        Ok(Err(e)) => crate::rejected(e),
-        Err(p) => p.bind(k),
+    match fill_step(inner, op, k, |k, n| k(n)) {
+        Step::Now(Ok(n), k) => k(n),
+        Step::Now(Err(e), _) => crate::rejected(e),
+        Step::Later(p) => p,
     }
 }
 
@@ -118,6 +118,24 @@ pub fn read_chars(ic: &InputChannel) -> Stream<u8> {
 // ---------------------------------------------------------------------------
 // Lines
 
+/// The index of the first `\n` in `data`: the C library's `memchr`, which
+/// is vectorised (a byte-by-byte loop costs several times more on long
+/// lines, and `std` keeps its own `memchr` private).
+#[inline]
+fn find_newline(data: &[u8]) -> Option<usize> {
+    if data.is_empty() {
+        return None;
+    }
+    // SAFETY: `data` is a valid slice of `data.len()` bytes; memchr reads at
+    // most that many and returns null or a pointer into it.
+    let p = unsafe { libc::memchr(data.as_ptr().cast(), i32::from(b'\n'), data.len()) };
+    if p.is_null() {
+        None
+    } else {
+        Some(p as usize - data.as_ptr() as usize)
+    }
+}
+
 /// Finds a line in the buffer. `Ok(line)` when a newline was found (the
 /// line without it and without a `\r` right before it); otherwise the
 /// buffered bytes are moved to `acc` and the buffer is empty.
@@ -128,7 +146,7 @@ fn line_step(inner: &Inner, acc: &mut Option<Vec<u8>>) -> Option<Vec<u8>> {
     }
     let buf = inner.buf.borrow();
     let data = &buf[ptr..max];
-    match data.iter().position(|&b| b == b'\n') {
+    match find_newline(data) {
         Some(i) => {
             let mut line = match acc.take() {
                 None => data[..i].to_vec(),
@@ -160,19 +178,18 @@ fn line_op(inner: Rc<Inner>, mut acc: Option<Vec<u8>>, op: &'static str) -> Prom
         if let Some(line) = line_step(&inner, &mut acc) {
             return crate::resolved(Some(line));
         }
-        match take_now(fill(&inner, op)) {
-            Ok(Ok(0)) => return crate::resolved(acc),
-            Ok(Ok(_)) => continue,
-            Ok(Err(e)) => return crate::rejected(e),
-            Err(p) => {
-                return p.bind(move |n| {
-                    if n == 0 {
-                        crate::resolved(acc)
-                    } else {
-                        line_op(inner, acc, op)
-                    }
-                })
+        let i = inner.clone();
+        match fill_step(&inner, op, acc, move |acc, n| {
+            if n == 0 {
+                crate::resolved(acc)
+            } else {
+                line_op(i, acc, op)
             }
+        }) {
+            Step::Now(Ok(0), a) => return crate::resolved(a),
+            Step::Now(Ok(_), a) => acc = a,
+            Step::Now(Err(e), _) => return crate::rejected(e),
+            Step::Later(p) => return p,
         }
     }
 }
@@ -299,19 +316,18 @@ fn to_end_op(inner: Rc<Inner>, mut acc: Vec<u8>, op: &'static str) -> Promise<Ve
         let (ptr, max) = (inner.ptr.get(), inner.max.get());
         acc.extend_from_slice(&inner.buf.borrow()[ptr..max]);
         inner.ptr.set(max);
-        match take_now(fill(&inner, op)) {
-            Ok(Ok(0)) => return crate::resolved(acc),
-            Ok(Ok(_)) => continue,
-            Ok(Err(e)) => return crate::rejected(e),
-            Err(p) => {
-                return p.bind(move |n| {
-                    if n == 0 {
-                        crate::resolved(acc)
-                    } else {
-                        to_end_op(inner, acc, op)
-                    }
-                })
+        let i = inner.clone();
+        match fill_step(&inner, op, acc, move |acc, n| {
+            if n == 0 {
+                crate::resolved(acc)
+            } else {
+                to_end_op(i, acc, op)
             }
+        }) {
+            Step::Now(Ok(0), a) => return crate::resolved(a),
+            Step::Now(Ok(_), a) => acc = a,
+            Step::Now(Err(e), _) => return crate::rejected(e),
+            Step::Later(p) => return p,
         }
     }
 }
@@ -380,19 +396,18 @@ pub(super) fn exactly_op<B: AsMut<[u8]> + 'static>(
         if len == 0 {
             return crate::resolved(buf);
         }
-        match take_now(fill(&inner, op)) {
-            Ok(Ok(0)) => return crate::rejected(super::end_of_file()),
-            Ok(Ok(_)) => continue,
-            Ok(Err(e)) => return crate::rejected(e),
-            Err(p) => {
-                return p.bind(move |n| {
-                    if n == 0 {
-                        crate::rejected(super::end_of_file())
-                    } else {
-                        exactly_op(inner, buf, ofs, len, op)
-                    }
-                })
+        let i = inner.clone();
+        match fill_step(&inner, op, buf, move |buf, n| {
+            if n == 0 {
+                crate::rejected(super::end_of_file())
+            } else {
+                exactly_op(i, buf, ofs, len, op)
             }
+        }) {
+            Step::Now(Ok(0), _) => return crate::rejected(super::end_of_file()),
+            Step::Now(Ok(_), b) => buf = b,
+            Step::Now(Err(e), _) => return crate::rejected(e),
+            Step::Later(p) => return p,
         }
     }
 }

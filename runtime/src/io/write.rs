@@ -14,8 +14,8 @@
 use std::rc::Rc;
 
 use super::channel::{
-    can_write_direct, continue_locked, flush_some, lock_now, primitive, release, take_now, write_direct, Inner,
-    OutputChannel,
+    can_write_direct, continue_locked, flush_some, flush_step, lock_now, primitive, release, take_now, write_direct,
+    Inner, OutputChannel, Step,
 };
 use super::stream::Stream;
 use crate::{Error, Promise};
@@ -58,10 +58,11 @@ pub(super) fn write_owned<B: AsRef<[u8]> + 'static>(
         if pos >= end {
             return crate::resolved(data);
         }
-        match take_now(flush_some(&inner, op)) {
-            Ok(Ok(_)) => continue,
-            Ok(Err(e)) => return crate::rejected(e),
-            Err(p) => return p.bind(move |_| write_owned(inner, data, pos, end, op)),
+        let i = inner.clone();
+        match flush_step(&inner, op, data, move |data, _| write_owned(i, data, pos, end, op)) {
+            Step::Now(Ok(_), d) => data = d,
+            Step::Now(Err(e), _) => return crate::rejected(e),
+            Step::Later(p) => return p,
         }
     }
 }
@@ -120,7 +121,22 @@ pub fn write_char(oc: &OutputChannel, c: u8) -> Promise<()> {
 /// assert_eq!(lwt::main::run(p).unwrap(), "one");
 /// ```
 pub fn write_line(oc: &OutputChannel, s: impl AsRef<[u8]>) -> Promise<()> {
-    write_parts(oc, &[s.as_ref(), b"\n"], "write_line")
+    let s = s.as_ref();
+    // The common case in one step: the channel is idle and the line fits.
+    if let Some(inner) = lock_now(&oc.w) {
+        let ptr = inner.ptr.get();
+        if inner.size.get() - ptr > s.len() {
+            let mut b = inner.buf.borrow_mut();
+            b[ptr..ptr + s.len()].copy_from_slice(s);
+            b[ptr + s.len()] = b'\n';
+            drop(b);
+            inner.ptr.set(ptr + s.len() + 1);
+            release(&oc.w);
+            return crate::resolved(());
+        }
+        release(&oc.w);
+    }
+    write_parts(oc, &[s, b"\n"], "write_line")
 }
 
 /// Writes bytes of `buf[ofs..ofs + len]` and resolves to the buffer and the
