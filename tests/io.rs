@@ -322,11 +322,20 @@ fn printf_macros_format_into_the_channel() {
 }
 
 #[test]
-fn an_output_channel_dropped_with_buffered_data_writes_it_out() {
-    let (ic, oc) = io::pipe().unwrap();
-    ok(io::write(&oc, "left in the buffer"));
-    drop(oc);
-    assert_eq!(ok(io::read_to_end(&ic)), b"left in the buffer");
+fn buffered_output_is_written_when_the_thread_ends_without_a_flush() {
+    // The thread writes to a file and ends before any loop turn could run
+    // the auto-flush (`run` returns as soon as the write is buffered).
+    let path = temp_path("thread-exit");
+    let p2 = path.clone();
+    std::thread::spawn(move || {
+        let oc = lwt::main::run(io::open_file(Output, &p2)).unwrap();
+        lwt::main::run(io::write(&oc, "written at thread exit")).unwrap();
+        assert_eq!(io::buffered(&oc), 22);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "written at thread exit");
+    std::fs::remove_file(path).unwrap();
 }
 
 #[test]

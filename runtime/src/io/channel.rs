@@ -1574,13 +1574,12 @@ pub fn length<M: Mode>(ch: &Channel<M>) -> Promise<u64> {
 // ---------------------------------------------------------------------------
 // Dropping
 
-impl Drop for Inner {
-    /// An output channel over a descriptor that goes away with data still
-    /// buffered writes it out, best effort: a program that never flushed
-    /// (or whose loop stopped before the auto-flush ran) still gets its
-    /// output, as Lwt's flush at exit gives it. Blocking descriptors are
-    /// written until done; non-blocking ones until they would block.
-    fn drop(&mut self) {
+impl Inner {
+    /// Writes out what is buffered with plain system calls, without the
+    /// loop: for channels that go away with data still buffered. Blocking
+    /// descriptors are written until done; non-blocking ones until they
+    /// would block (best effort: the rest is lost).
+    fn flush_now(&self) {
         if self.kind != ModeKind::Output || self.closed.get() || self.lent.get() {
             return;
         }
@@ -1588,22 +1587,53 @@ impl Drop for Inner {
         if len == 0 {
             return;
         }
-        let Backend::Fd(fd) = &*self.backend.borrow() else {
+        let Ok(backend) = self.backend.try_borrow() else {
+            return;
+        };
+        let Backend::Fd(fd) = &*backend else {
             return;
         };
         if !matches!(fd.state(), unix::State::Opened) {
             return;
         }
         let raw = fd.raw_fd();
-        let buf = self.buf.borrow();
+        let Ok(mut buf) = self.buf.try_borrow_mut() else {
+            return;
+        };
+        let len = len.min(buf.len());
         let mut done = 0;
-        while done < len.min(buf.len()) {
+        while done < len {
             match sys_write(raw, &buf[done..len]) {
                 Ok(0) => break,
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             }
+        }
+        buf.copy_within(done..len, 0);
+        self.ptr.set(len - done);
+        self.offset.set(self.offset.get() + done as u64);
+    }
+}
+
+impl Drop for Inner {
+    /// An output channel over a descriptor that goes away with data still
+    /// buffered writes it out (see `flush_now`).
+    fn drop(&mut self) {
+        self.flush_now();
+    }
+}
+
+impl Drop for Outputs {
+    /// When the thread ends (the main thread too, when the program returns
+    /// from `main` or calls `std::process::exit`), the output channels still
+    /// alive write what they buffered: Lwt's flush at exit, done without
+    /// the loop. Channels can be kept alive past this point by callbacks the
+    /// loop never ran (an auto-flush scheduled on the last turn), so their
+    /// own `Drop` cannot be relied on.
+    fn drop(&mut self) {
+        for w in self.list.iter().filter_map(Weak::upgrade) {
+            w.inner.flush_now();
         }
     }
 }

@@ -61,11 +61,15 @@
 //! - Servers set `TCP_NODELAY` on accepted TCP connections by default
 //!   ([`ServerOptions::nodelay`]), as Lwt's `open_connection` does for
 //!   clients: interactive line protocols over channels need it.
-//! - [`flush_all`] runs at exit only when the program ends through
-//!   [`lwt::main::exit`](crate::main::exit) or
-//!   [`run_exit_hooks`](crate::main::run_exit_hooks); in addition, an output
-//!   channel over a descriptor that is dropped (or still alive when its
-//!   thread ends) writes what is left in its buffer, best effort.
+//! - Flushing at exit: [`flush_all`] is an exit hook, run by
+//!   [`lwt::main::exit`](crate::main::exit) and
+//!   [`run_exit_hooks`](crate::main::run_exit_hooks); and, without the loop,
+//!   an output channel over a descriptor that is dropped, or still alive
+//!   when its thread ends (the main thread too, when `main` returns or
+//!   calls `std::process::exit`), writes what is left in its buffer with
+//!   plain system calls (best effort on non-blocking descriptors). So
+//!   `lwt::main::run(lwt::io::printl("hi"))` prints even though `run`
+//!   returns before the auto-flush's turn.
 //! - `Marshal` (`read_value`/`write_value`), the bigarray variants,
 //!   `direct_access`, `block`, `hexdump` and the temporary files are not
 //!   provided.
