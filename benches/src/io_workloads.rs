@@ -367,29 +367,3 @@ pub fn echo_mio(c: u64, m: u64) -> u64 {
     clients.iter().map(|cl| cl.sum).sum()
 }
 
-/// `lines_direct` (experiment): the same as `lines` in direct style.
-pub fn lines_direct(n: u64) -> u64 {
-    let (r, w) = unix::pipe().expect("pipe");
-    let ic = io::Builder::new(io::Input)
-        .buffer_size(8192)
-        .of_fd(r)
-        .expect("input channel");
-    let oc = io::Builder::new(io::Output)
-        .buffer_size(8192)
-        .of_fd(w)
-        .expect("output channel");
-    let writer = lwt::spawn(async move {
-        for i in 0..n {
-            io::write_line(&oc, format!("line {i}")).await?;
-        }
-        io::close(&oc).await
-    });
-    let reader = lwt::spawn(async move {
-        let mut sum = 0u64;
-        while let Some(l) = io::read_line_opt(&ic).await? {
-            sum += l.len() as u64;
-        }
-        Ok(sum)
-    });
-    drive(lwt::both(writer, reader).map(|((), sum)| sum))
-}

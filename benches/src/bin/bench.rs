@@ -23,7 +23,6 @@ const AVAILABLE: &[&str] = &[
     // Not in BENCH.md: variants of `echo` (see io_workloads.rs and README.md).
     "echo_raw",
     "echo_mio",
-    "lines_direct",
 ];
 
 fn main() {
@@ -41,7 +40,6 @@ fn main() {
         "echo_raw" => io_workloads::echo_raw(n, m),
         "echo_mio" => io_workloads::echo_mio(n, m),
         "lines" => io_workloads::lines(n),
-        "lines_direct" => io_workloads::lines_direct(n),
         _ => unreachable!("cli::parse accepts only available workloads"),
     });
 }
