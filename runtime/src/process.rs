@@ -42,6 +42,23 @@
 //! - Signals are plain numbers (`libc::SIGTERM` ...); `terminate` sends
 //!   `SIGKILL`, as Lwt's does.
 
+//!
+//! # Lwt_process → lwt::process
+//!
+//! | Lwt_process | lwt::process |
+//! |---|---|
+//! | `command` (`prog, argv`), `shell` | [`Command::new`] + [`Command::arg`], [`Command::from_argv`], [`shell`] |
+//! | `?env`, `?cwd`, `?timeout`, `?stdin ?stdout ?stderr` | [`Command::env`] / [`Command::env_var`], [`Command::cwd`], [`Command::timeout`], [`Command::stdin`] ... |
+//! | `` `Keep ``, `` `Dev_null ``, `` `Close ``, `` `FD_copy ``, `` `FD_move `` | [`Redirection`]`::{Keep, DevNull, Close, FdCopy, FdMove}`, and `File` |
+//! | `exec` | [`exec`] |
+//! | `pread`, `pread_line`, `pread_lines`, `pread_chars` | [`pread`], [`pread_line`], [`pread_lines`], [`pread_chars`] |
+//! | `pwrite`, `pwrite_lines` | [`pwrite`], [`pwrite_lines`] |
+//! | `pmap`, `pmap_lines` | [`pmap`], [`pmap_lines`] |
+//! | `open_process_none/_in/_out`, `open_process`, `open_process_full` | [`open_process_none`], [`open_process_in`], [`open_process_out`], [`open_process`], [`open_process_full`] |
+//! | `with_process_none/_in/_out`, `with_process`, `with_process_full` | [`with_process_none`], [`with_process_in`], [`with_process_out`], [`with_process`], [`with_process_full`] |
+//! | `p#pid`, `p#state`, `p#kill`, `p#terminate`, `p#status`, `p#rusage`, `p#close` | `p.pid()`, `p.state()` ([`ProcessState`]), `p.kill(sig)`, `p.terminate()`, `p.status()`, `p.rusage()`, `p.close()` |
+//! | `p#stdin`, `p#stdout`, `p#stderr` | `p.stdin()`, `p.stdout()`, `p.stderr()` |
+
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::fmt;

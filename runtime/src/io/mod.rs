@@ -5,7 +5,7 @@
 //! ([`make`]), or memory ([`of_bytes`]). [`InputChannel`]s are read with
 //! [`read_line`], [`read_char`], [`read`], [`read_into_exactly`], the
 //! binary numbers of [`le`] / [`be`] ...; [`OutputChannel`]s are written with
-//! [`write`], [`write_line`], [`fprintf!`](crate::io::fprintf) ... and every
+//! [`write`](write()), [`write_line`], [`fprintf!`](crate::io::fprintf) ... and every
 //! operation returns a [`Promise`](crate::Promise).
 //!
 //! ```
@@ -46,7 +46,7 @@
 //!   `~mode:input`: `open_file(io::Input, path)`.
 //! - Lines are `String`s: [`read_line`] rejects a line that is not UTF-8 with
 //!   an `InvalidData` I/O error (as `std`'s `read_line` does). Raw bytes go
-//!   through [`read`], [`read_into`] and [`write`].
+//!   through [`read`], [`read_into`] and [`write`](write()).
 //! - Buffers are owned and handed back (`read_into(&ic, buf, ofs, len)`
 //!   resolves to `(buf, n)`), as in [`lwt::unix`](crate::unix).
 //! - Optional arguments (`?buffer`, `?close`, `?seek`, `?flags`, ...) are a
@@ -73,6 +73,35 @@
 //! - `Marshal` (`read_value`/`write_value`), the bigarray variants,
 //!   `direct_access`, `block`, `hexdump` and the temporary files are not
 //!   provided.
+
+//!
+//! # Lwt_io → lwt::io
+//!
+//! | Lwt_io | lwt::io |
+//! |---|---|
+//! | `input_channel`, `output_channel`, `Input`, `Output`, `mode` | [`InputChannel`], [`OutputChannel`], [`Input`], [`Output`], [`mode`] |
+//! | `make ?buffer ?close ?seek ~mode f`, `of_fd`, `of_bytes` | [`make`], [`of_fd`], [`Builder`] (`buffer_size`, `close_with`, `seek_with`), [`of_bytes`] |
+//! | `stdin`, `stdout`, `stderr`, `zero`, `null`, `pipe` | [`stdin()`], [`stdout()`], [`stderr()`], [`zero()`], [`null()`], [`pipe()`] |
+//! | `close`, `abort`, `is_closed`, `is_busy`, `atomic` | [`close`], [`abort`], [`is_closed`], [`is_busy`], [`atomic`] |
+//! | `flush`, `flush_all`, `buffered`, `buffer_size`, `resize_buffer` | [`flush`], [`flush_all`], [`buffered`], [`buffer_size`], [`resize_buffer`] |
+//! | `default_buffer_size`, `set_default_buffer_size` | [`default_buffer_size`], [`set_default_buffer_size`] |
+//! | `position`, `set_position`, `length` | [`position`], [`set_position`], [`length`] |
+//! | `read_char`, `read_char_opt`, `read_chars` | [`read_char`], [`read_char_opt`], [`read_chars`] |
+//! | `read_line`, `read_line_opt`, `read_lines` | [`read_line`], [`read_line_opt`], [`read_lines`] |
+//! | `read ~count`, `read` (no count) | [`read`], [`read_to_end`] ([`read_to_string`]) |
+//! | `read_into`, `read_into_exactly` | [`read_into`], [`read_into_exactly`], [`read_exactly`] |
+//! | `write`, `write_char`, `write_chars`, `write_line`, `write_lines` | [`write`](write()), [`write_char`], [`write_chars`], [`write_line`], [`write_lines`] |
+//! | `write_from`, `write_from_exactly` (and `_string` forms) | [`write_from`], [`write_from_exactly`] |
+//! | `fprint`, `fprintl`, `print`, `printl`, `eprint`, `eprintl` | [`fprint`], [`fprintl`], [`print`](print()), [`printl`], [`eprint`](eprint()), [`eprintl`] |
+//! | `fprintf`, `fprintlf`, `printf`, `printlf`, `eprintf`, `eprintlf` | the macros [`fprintf!`](crate::io::fprintf), [`fprintlf!`](crate::io::fprintlf), [`printf!`](crate::io::printf), [`printlf!`](crate::io::printlf), [`eprintf!`](crate::io::eprintf), [`eprintlf!`](crate::io::eprintlf) (`format!` syntax) |
+//! | `LE.read_int32`, `BE.write_float64`, `read_int16` ... | [`le::read_int32`], [`be::write_float64`], [`read_int16`] ... |
+//! | `system_byte_order` | [`system_byte_order`] |
+//! | `open_file`, `with_file` (`?buffer ?flags ?perm`) | [`open_file`], [`with_file`], [`FileOptions`] |
+//! | `file_length`, `lines_of_file`, `lines_to_file`, `chars_of_file`, `chars_to_file` | [`file_length`], [`lines_of_file`], [`lines_to_file`], [`chars_of_file`], [`chars_to_file`] |
+//! | `open_connection`, `with_connection` | [`open_connection`], [`with_connection`] |
+//! | `establish_server_with_client_address`, `..._with_client_socket` | [`establish_server_with_client_address`], [`establish_server_with_client_socket`], [`establish_server`], [`ServerOptions`] |
+//! | `shutdown_server`, `server` | [`shutdown_server`], [`Server`] ([`Server::shutdown`], [`Server::addr`]) |
+//! | `Channel_closed`, `End_of_file` | [`ChannelClosed`], [`EndOfFile`] ([`is_channel_closed`], [`is_end_of_file`]) |
 
 mod channel;
 mod file;
@@ -114,6 +143,7 @@ pub use write::{
 // The formatting macros are exported at the crate root under hidden names
 // (that is where `#[macro_export]` puts them) and re-exported here, so they
 // are used as `lwt::io::printf!(...)`, next to the functions they wrap.
+#[doc(inline)]
 pub use crate::{
     __lwt_io_eprintf as eprintf, __lwt_io_eprintlf as eprintlf, __lwt_io_fprintf as fprintf,
     __lwt_io_fprintlf as fprintlf, __lwt_io_printf as printf, __lwt_io_printlf as printlf,
