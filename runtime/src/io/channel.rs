@@ -660,7 +660,9 @@ struct Outputs {
 }
 
 fn register_output(w: &Rc<Wrapper>) {
-    let first = OUTPUTS.with(|o| {
+    // `try_with`: a channel made while the thread's locals are torn down is
+    // simply not registered.
+    let first = OUTPUTS.try_with(|o| {
         let mut o = o.borrow_mut();
         if o.list.len() >= o.prune_at {
             o.list.retain(|w| w.strong_count() > 0);
@@ -669,7 +671,7 @@ fn register_output(w: &Rc<Wrapper>) {
         o.list.push(Rc::downgrade(w));
         !std::mem::replace(&mut o.hooked, true)
     });
-    if first {
+    if first == Ok(true) {
         crate::main::at_exit(flush_all);
     }
 }
@@ -688,7 +690,9 @@ fn register_output(w: &Rc<Wrapper>) {
 /// # drop(ic);
 /// ```
 pub fn flush_all() -> Promise<()> {
-    let live: Vec<Rc<Wrapper>> = OUTPUTS.with(|o| o.borrow().list.iter().filter_map(Weak::upgrade).collect());
+    let live: Vec<Rc<Wrapper>> = OUTPUTS
+        .try_with(|o| o.borrow().list.iter().filter_map(Weak::upgrade).collect())
+        .unwrap_or_default();
     let flushes = live.into_iter().map(|w| {
         if w.inner.closed.get() {
             return crate::resolved(());
