@@ -366,4 +366,3 @@ pub fn echo_mio(c: u64, m: u64) -> u64 {
     }
     clients.iter().map(|cl| cl.sum).sum()
 }
-
