@@ -474,6 +474,17 @@ fn canceling_a_pending_read_frees_the_channel() {
 }
 
 #[test]
+fn a_read_that_times_out_leaves_the_channel_usable() {
+    let (ic, oc) = io::pipe().unwrap();
+    let ic2 = ic.clone();
+    let e = err(lwt::unix::with_timeout(Duration::from_millis(10), move || io::read_line(&ic2)));
+    assert!(e.is_timeout());
+    assert!(!io::is_busy(&ic) && !io::is_closed(&ic));
+    ok(io::write_line(&oc, "late but fine").bind(move |()| io::flush(&oc)));
+    assert_eq!(ok(io::read_line(&ic)), "late but fine");
+}
+
+#[test]
 fn concurrent_writers_in_atomic_blocks_never_interleave() {
     let (ic, oc) = io::pipe().unwrap();
     let writers: Vec<Promise<()>> = (0..50)
