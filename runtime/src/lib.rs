@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod core;
+pub mod list;
 pub mod result;
 
 pub use crate::core::*;
