@@ -8,5 +8,8 @@
 pub mod core;
 pub mod list;
 pub mod result;
+pub mod sync;
+
+pub use sync::{condition, mutex, mvar, pool, switch};
 
 pub use crate::core::*;
