@@ -8,6 +8,8 @@
 pub mod core;
 pub mod list;
 pub mod result;
+pub mod seq;
+pub mod stream;
 pub mod sync;
 
 pub use sync::{condition, mutex, mvar, pool, switch};
