@@ -105,7 +105,7 @@ fn unlock_hands_the_lock_to_the_next_waiter_which_keeps_it_locked() {
 #[test]
 fn unlock_without_waiters_frees_the_mutex() {
     let m = Mutex::new();
-    let _ = m.lock();
+    let _ignored = m.lock();
     m.unlock().unwrap();
     assert!(!m.is_locked());
 }
@@ -304,7 +304,7 @@ fn broadcast_exn_rejects_every_waiter() {
 fn wait_with_mutex_releases_the_mutex_while_waiting() {
     let c = Condition::<i32>::new();
     let m = Mutex::new();
-    let _ = m.lock();
+    let _ignored = m.lock();
     let w = c.wait_with_mutex(&m);
     assert!(w.is_pending());
     assert!(!m.is_locked());
@@ -314,7 +314,7 @@ fn wait_with_mutex_releases_the_mutex_while_waiting() {
 fn wait_with_mutex_takes_the_mutex_back_before_resolving() {
     let c = Condition::new();
     let m = Mutex::new();
-    let _ = m.lock();
+    let _ignored = m.lock();
     let w = c.wait_with_mutex(&m);
     let other = m.lock(); // someone takes the mutex meanwhile
     c.signal(1);
@@ -329,7 +329,7 @@ fn wait_with_mutex_takes_the_mutex_back_before_resolving() {
 fn a_canceled_wait_with_mutex_still_takes_the_mutex_back() {
     let c = Condition::<i32>::new();
     let m = Mutex::new();
-    let _ = m.lock();
+    let _ignored = m.lock();
     let w = c.wait_with_mutex(&m);
     w.cancel();
     assert!(w.is_canceled());
@@ -409,7 +409,7 @@ fn put_then_take_gives_the_value() {
 #[test]
 fn take_then_put_does_not_wait() {
     let x = Mvar::new(0);
-    let _ = x.take();
+    let _ignored = x.take();
     let z = x.put(1).map(|()| 2);
     assert_eq!(fulfilled(&z), 2);
 }
@@ -417,7 +417,7 @@ fn take_then_put_does_not_wait() {
 #[test]
 fn a_queued_writer_fills_the_mvar_after_take() {
     let x = Mvar::new(1);
-    let _ = x.put(2);
+    let _ignored = x.put(2);
     let x2 = x.clone();
     let y = x.take().bind(move |v1| x2.take().map(move |v2| v1 + v2));
     assert_eq!(fulfilled(&y), 3);
@@ -434,7 +434,7 @@ fn a_canceled_writer_is_removed_and_its_value_dropped() {
     let (x2, y3) = (x.clone(), y.clone());
     r1.on_cancel(move || {
         let x2 = x2.clone();
-        let _ = y3.take().bind(move |z| x2.put(z));
+        let _ignored = y3.take().bind(move |z| x2.put(z));
     });
     r1.cancel();
     assert_eq!(fulfilled(&x.take()), 1);
@@ -460,7 +460,7 @@ fn a_canceled_reader_is_removed_and_the_value_goes_to_the_next() {
     let r2 = x.take();
     let x2 = x.clone();
     r1.on_cancel(move || {
-        let _ = x2.put(1);
+        let _ignored = x2.put(1);
     });
     r1.cancel();
     assert_eq!(fulfilled(&r2), 1);
@@ -471,7 +471,7 @@ fn mvar_readers_are_served_in_fifo_order() {
     let x = Mvar::empty();
     let readers: Vec<Promise<i32>> = (0..3).map(|_| x.take()).collect();
     for v in 10..13 {
-        let _ = x.put(v);
+        let _ignored = x.put(v);
     }
     let got: Vec<i32> = readers.iter().map(fulfilled).collect();
     assert_eq!(got, vec![10, 11, 12]);
@@ -528,7 +528,7 @@ fn a_creator_panic_rejects_use() {
 #[test]
 fn pool_elements_are_reused() {
     let (pool, made) = counter_pool(1);
-    let _ = pool.use_(|n| {
+    let _ignored = pool.use_(|n| {
         n.set(1);
         resolved(n.get())
     });
@@ -541,7 +541,7 @@ fn pool_elements_are_reused() {
 fn pool_elements_are_validated_before_reuse() {
     let (pool, _) = counter_pool(1);
     let pool = pool.validate(|n| resolved(n.get() == 0));
-    let _ = pool.use_(|n| {
+    let _ignored = pool.use_(|n| {
         n.set(1);
         resolved(())
     });
@@ -568,7 +568,7 @@ fn validation_errors_reach_the_user() {
 #[test]
 fn a_pool_creates_up_to_its_maximum() {
     let (pool, made) = counter_pool(2);
-    let _ = pool.use_(|n| {
+    let _ignored = pool.use_(|n| {
         n.set(1);
         pause()
     });
@@ -580,7 +580,7 @@ fn a_pool_creates_up_to_its_maximum() {
 #[test]
 fn users_of_an_exhausted_pool_wait() {
     let pool = Pool::new(1, || resolved(0)).unwrap();
-    let _ = pool.use_(|_| pause());
+    let _ignored = pool.use_(|_| pause());
     let u2 = pool.use_(resolved);
     assert!(u2.is_pending());
     assert_eq!(pool.wait_queue_length(), 1);
@@ -591,7 +591,7 @@ fn users_of_an_exhausted_pool_wait() {
 fn pool_waiters_are_served_in_fifo_order() {
     let (pool, _) = counter_pool(1);
     let (release, r) = wait::<()>();
-    let _ = pool.use_(move |_| release);
+    let _ignored = pool.use_(move |_| release);
     let order = Rc::new(RefCell::new(Vec::new()));
     let users: Vec<Promise<()>> = (0..3)
         .map(|i| {
@@ -611,7 +611,7 @@ fn pool_waiters_are_served_in_fifo_order() {
 fn a_canceled_pool_waiter_leaves_the_queue() {
     let pool = Pool::new(1, || resolved(0)).unwrap();
     let (release, r) = wait::<()>();
-    let _ = pool.use_(move |_| release);
+    let _ignored = pool.use_(move |_| release);
     let waiting = pool.use_(resolved);
     assert_eq!(pool.wait_queue_length(), 1);
     waiting.cancel();
@@ -624,7 +624,7 @@ fn a_canceled_pool_waiter_leaves_the_queue() {
 #[test]
 fn on_check_good_elements_are_kept() {
     let pool = Pool::new(1, || resolved(Rc::new(Cell::new(1)))).unwrap().check(|n| n.get() > 0);
-    let _ = pool.use_(|n| {
+    let _ignored = pool.use_(|n| {
         n.set(2);
         lwt::rejected::<()>(Error::new(Dummy))
     });
@@ -643,7 +643,7 @@ fn on_check_bad_elements_are_disposed_of_and_replaced() {
             d.set(true);
             resolved(())
         });
-    let _ = pool.use_(|n| {
+    let _ignored = pool.use_(|n| {
         n.set(0);
         lwt::rejected::<()>(Error::new(Dummy))
     });
@@ -682,7 +682,7 @@ fn clear_disposes_of_free_elements_now_and_busy_ones_later() {
             resolved(())
         });
     let u = pool.use_(|_| pause());
-    let _ = pool.use_(|_| resolved(()));
+    let _ignored = pool.use_(|_| resolved(()));
     let cleared = pool.clear();
     assert!(cleared.is_fulfilled());
     assert_eq!(count.get(), 1, "the free element went at once");
@@ -745,11 +745,11 @@ fn check_and_validate_work_together() {
         .check(|n| n.get() > 1);
     let cond = Condition::<&str>::new();
     let c2 = cond.clone();
-    let _ = pool.use_(move |n| {
+    let _ignored = pool.use_(move |n| {
         n.set(1);
         c2.wait()
     });
-    let _ = pool.use_(|n| -> Promise<()> {
+    let _ignored = pool.use_(|n| -> Promise<()> {
         n.set(2);
         lwt::rejected(Error::new(Dummy))
     });
@@ -763,7 +763,7 @@ fn by_default_an_element_whose_user_failed_is_kept() {
     let pool = Pool::new(1, || resolved(Rc::new(Cell::new(0)))).unwrap();
     let cond = Condition::<&str>::new();
     let c2 = cond.clone();
-    let _ = pool.use_(move |n| {
+    let _ignored = pool.use_(move |n| {
         c2.wait().bind(move |_| {
             n.set(1);
             lwt::rejected::<()>(Error::new(Dummy))
