@@ -505,8 +505,10 @@ fn counter_pool(max: usize) -> (Pool<Rc<Cell<i32>>>, Rc<Cell<usize>>) {
 
 #[test]
 fn pool_use_lends_an_element() {
-    let pool = lwt::pool::create(1, || resolved(())).unwrap();
-    assert!(fulfilled(&pool.use_(resolved)) == ());
+    let pool = lwt::pool::create(1, || resolved(7)).unwrap();
+    let u = pool.use_(resolved);
+    assert_eq!(u.state(), State::Fulfilled(7));
+    assert_eq!(pool.size(), 1);
 }
 
 #[test]
