@@ -723,7 +723,11 @@ fn wrap_exn_turns_source_errors_into_items() {
         Rc::new(RefCell::new(vec![Ok(1), Err("exit"), Err("plop"), Ok(42)]));
     let sc = script.clone();
     let s = stream::from(move || {
-        let next = if sc.borrow().is_empty() { None } else { Some(sc.borrow_mut().remove(0)) };
+        let next = if sc.borrow().is_empty() {
+            None
+        } else {
+            Some(sc.borrow_mut().remove(0))
+        };
         match next {
             None => resolved(None),
             Some(Ok(x)) => resolved(Some(x)),
@@ -733,10 +737,16 @@ fn wrap_exn_turns_source_errors_into_items() {
     let items = s.wrap_exn().to_list();
     settle();
     let items = items.with_state(|st| match st {
-        State::Fulfilled(v) => v.iter().map(|r| r.as_ref().map(|x| *x).map_err(|e| e.message())).collect::<Vec<_>>(),
+        State::Fulfilled(v) => v
+            .iter()
+            .map(|r| r.as_ref().map(|x| *x).map_err(|e| e.message()))
+            .collect::<Vec<_>>(),
         _ => panic!("not fulfilled"),
     });
-    assert_eq!(items, vec![Ok(1), Err("exit".to_string()), Err("plop".to_string()), Ok(42)]);
+    assert_eq!(
+        items,
+        vec![Ok(1), Err("exit".to_string()), Err("plop".to_string()), Ok(42)]
+    );
 }
 
 // ------------------------------------------------------------- parse
@@ -1024,7 +1034,11 @@ fn append_reads_the_first_stream_then_the_second() {
 
 #[test]
 fn concat_reads_each_inner_stream_in_turn() {
-    let top = stream::of_list(vec![stream::of_list(vec![1]), stream::empty(), stream::of_list(vec![2, 3])]);
+    let top = stream::of_list(vec![
+        stream::of_list(vec![1]),
+        stream::empty(),
+        stream::of_list(vec![2, 3]),
+    ]);
     assert_eq!(fulfilled(&stream::concat(&top).to_list()), vec![1, 2, 3]);
 }
 
@@ -1032,7 +1046,10 @@ fn concat_reads_each_inner_stream_in_turn() {
 fn choose_of_exhausted_streams_ends() {
     let e = stream::of_list(Vec::<u8>::new());
     assert_eq!(fulfilled(&stream::choose([&e]).to_list()), Vec::<u8>::new());
-    assert_eq!(fulfilled(&stream::choose(Vec::<&Stream<u8>>::new()).to_list()), Vec::<u8>::new());
+    assert_eq!(
+        fulfilled(&stream::choose(Vec::<&Stream<u8>>::new()).to_list()),
+        Vec::<u8>::new()
+    );
 }
 
 #[test]
@@ -1054,7 +1071,13 @@ fn choose_gives_elements_as_they_become_available() {
 fn choose_passes_a_source_error_and_goes_on() {
     let failed = Rc::new(Cell::new(false));
     let f = failed.clone();
-    let bad = stream::from(move || if f.replace(true) { resolved(None) } else { lwt::fail_with("bad") });
+    let bad = stream::from(move || {
+        if f.replace(true) {
+            resolved(None)
+        } else {
+            lwt::fail_with("bad")
+        }
+    });
     let good = stream::of_list(vec![1]);
     let s = stream::choose([&bad, &good]);
     assert_eq!(rejected_with(&s.get()).message(), "bad");

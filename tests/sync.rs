@@ -554,7 +554,13 @@ fn pool_elements_are_validated_before_reuse() {
 #[test]
 fn validation_errors_reach_the_user() {
     let (pool, _) = counter_pool(1);
-    let pool = pool.validate(|n| if n.get() == 0 { resolved(true) } else { lwt::rejected(Error::new(Dummy)) });
+    let pool = pool.validate(|n| {
+        if n.get() == 0 {
+            resolved(true)
+        } else {
+            lwt::rejected(Error::new(Dummy))
+        }
+    });
     let c = Condition::<&str>::new();
     let c2 = c.clone();
     let u1 = pool.use_(move |n| {
@@ -625,7 +631,9 @@ fn a_canceled_pool_waiter_leaves_the_queue() {
 
 #[test]
 fn on_check_good_elements_are_kept() {
-    let pool = Pool::new(1, || resolved(Rc::new(Cell::new(1)))).unwrap().check(|n| n.get() > 0);
+    let pool = Pool::new(1, || resolved(Rc::new(Cell::new(1))))
+        .unwrap()
+        .check(|n| n.get() > 0);
     let _ignored = pool.use_(|n| {
         n.set(2);
         lwt::rejected::<()>(Error::new(Dummy))
@@ -659,7 +667,9 @@ fn on_check_bad_elements_are_disposed_of_and_replaced() {
 
 #[test]
 fn a_waiting_user_gets_a_replacement_after_a_failed_check() {
-    let pool = Pool::new(1, || resolved(Rc::new(Cell::new(1)))).unwrap().check(|n| n.get() > 0);
+    let pool = Pool::new(1, || resolved(Rc::new(Cell::new(1))))
+        .unwrap()
+        .check(|n| n.get() > 0);
     let (fail, r) = wait::<()>();
     let u1 = pool.use_(move |n| {
         n.set(0);
@@ -696,7 +706,13 @@ fn clear_disposes_of_free_elements_now_and_busy_ones_later() {
 #[test]
 fn waiters_are_given_a_replacement_when_validation_fails() {
     let (pool, _) = counter_pool(1);
-    let pool = pool.validate(|n| if n.get() == 0 { resolved(true) } else { lwt::rejected(Error::new(Dummy)) });
+    let pool = pool.validate(|n| {
+        if n.get() == 0 {
+            resolved(true)
+        } else {
+            lwt::rejected(Error::new(Dummy))
+        }
+    });
     let c = Condition::<&str>::new();
     let c2 = c.clone();
     let u1 = pool.use_(move |n| {
@@ -723,7 +739,13 @@ fn waiters_are_told_when_the_replacement_cannot_be_created() {
         }
     })
     .unwrap()
-    .validate(|n| if n.get() == 0 { resolved(true) } else { lwt::rejected(Error::new(Dummy)) });
+    .validate(|n| {
+        if n.get() == 0 {
+            resolved(true)
+        } else {
+            lwt::rejected(Error::new(Dummy))
+        }
+    });
     let c = Condition::<&str>::new();
     let c2 = c.clone();
     let u1 = pool.use_(move |n| {
@@ -810,7 +832,8 @@ fn turn_off_runs_each_hook_once_and_add_hook_then_fails() {
 #[test]
 fn turn_off_rejects_with_a_hook_error() {
     let s = Switch::new();
-    s.add_hook(|| -> Promise<()> { lwt::rejected(Error::new(Dummy)) }).unwrap();
+    s.add_hook(|| -> Promise<()> { lwt::rejected(Error::new(Dummy)) })
+        .unwrap();
     assert!(is_dummy(&rejected_with(&s.turn_off())));
 }
 

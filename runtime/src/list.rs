@@ -124,11 +124,7 @@ where
 /// Calls `f` on every element and its index at once and waits for all
 /// (Lwt's `iteri_p`).
 pub fn iteri_p<A: 'static>(mut f: impl FnMut(usize, A) -> Promise<()>, l: impl IntoIterator<Item = A>) -> Promise<()> {
-    let ps: Vec<Promise<()>> = l
-        .into_iter()
-        .enumerate()
-        .map(|(i, x)| apply(|x| f(i, x), x))
-        .collect();
+    let ps: Vec<Promise<()>> = l.into_iter().enumerate().map(|(i, x)| apply(|x| f(i, x), x)).collect();
     join(ps)
 }
 
@@ -156,7 +152,10 @@ where
 /// ra.wakeup(1);
 /// assert_eq!(p.state(), lwt::State::Fulfilled(vec![1, 9]));
 /// ```
-pub fn map_p<A: 'static, B: 'static>(mut f: impl FnMut(A) -> Promise<B>, l: impl IntoIterator<Item = A>) -> Promise<Vec<B>> {
+pub fn map_p<A: 'static, B: 'static>(
+    mut f: impl FnMut(A) -> Promise<B>,
+    l: impl IntoIterator<Item = A>,
+) -> Promise<Vec<B>> {
     let ps: Vec<Promise<B>> = l.into_iter().map(|x| apply(&mut f, x)).collect();
     all(ps)
 }
@@ -191,7 +190,10 @@ where
 }
 
 /// Maps `f` in parallel and returns the values in reverse order (Lwt's `rev_map_p`).
-pub fn rev_map_p<A: 'static, B: 'static>(f: impl FnMut(A) -> Promise<B>, l: impl IntoIterator<Item = A>) -> Promise<Vec<B>> {
+pub fn rev_map_p<A: 'static, B: 'static>(
+    f: impl FnMut(A) -> Promise<B>,
+    l: impl IntoIterator<Item = A>,
+) -> Promise<Vec<B>> {
     map_p(f, l).map(|mut v| {
         v.reverse();
         v
@@ -339,16 +341,20 @@ where
     I: IntoIterator<Item = A>,
     I::IntoIter: 'static,
 {
-    serial(l.into_iter(), (Vec::new(), Vec::new()), move |(mut yes, mut no): (Vec<A>, Vec<A>), x| {
-        f(&x).map(move |b| {
-            if b {
-                yes.push(x)
-            } else {
-                no.push(x)
-            }
-            Flow::Go((yes, no))
-        })
-    })
+    serial(
+        l.into_iter(),
+        (Vec::new(), Vec::new()),
+        move |(mut yes, mut no): (Vec<A>, Vec<A>), x| {
+            f(&x).map(move |b| {
+                if b {
+                    yes.push(x)
+                } else {
+                    no.push(x)
+                }
+                Flow::Go((yes, no))
+            })
+        },
+    )
 }
 
 /// Splits the elements into those for which `f` holds and the others, all

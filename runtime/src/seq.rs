@@ -304,11 +304,7 @@ pub fn flat_map<T: 'static, U: 'static>(f: impl Fn(T) -> Seq<U> + 'static, s: Se
 
 /// Forces the whole sequence, stepping `step` over the elements; loops over
 /// resolved nodes and step promises, continues from a callback otherwise.
-fn walk<T: 'static, A: 'static>(
-    s: Seq<T>,
-    acc: A,
-    mut step: impl FnMut(A, T) -> Promise<A> + 'static,
-) -> Promise<A> {
+fn walk<T: 'static, A: 'static>(s: Seq<T>, acc: A, mut step: impl FnMut(A, T) -> Promise<A> + 'static) -> Promise<A> {
     let mut s = s;
     let mut acc = acc;
     loop {
@@ -344,7 +340,11 @@ pub fn fold_left<T: 'static, A: 'static>(mut f: impl FnMut(A, T) -> A + 'static,
 }
 
 /// Folds with a promise-returning step, one after another (Lwt's `fold_left_s`).
-pub fn fold_left_s<T: 'static, A: 'static>(f: impl FnMut(A, T) -> Promise<A> + 'static, acc: A, s: Seq<T>) -> Promise<A> {
+pub fn fold_left_s<T: 'static, A: 'static>(
+    f: impl FnMut(A, T) -> Promise<A> + 'static,
+    acc: A,
+    s: Seq<T>,
+) -> Promise<A> {
     walk(s, acc, f)
 }
 

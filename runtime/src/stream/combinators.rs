@@ -258,10 +258,7 @@ pub fn concat<T: 'static>(s: &Stream<Stream<T>>) -> Stream<T> {
     from(move || concat_next(top.clone(), current.clone()))
 }
 
-fn concat_next<T: 'static>(
-    top: Rc<Handle<Stream<T>>>,
-    current: Rc<RefCell<Option<Stream<T>>>>,
-) -> Promise<Option<T>> {
+fn concat_next<T: 'static>(top: Rc<Handle<Stream<T>>>, current: Rc<RefCell<Option<Stream<T>>>>) -> Promise<Option<T>> {
     let inner = current.borrow().as_ref().map(|s| s.h.clone());
     match inner {
         Some(h) => get_h(h).bind(move |o| match o {

@@ -483,7 +483,10 @@ impl<T: 'static> BoundedPush<T> {
 
     /// Whether a push is waiting for room.
     pub fn blocked(&self) -> bool {
-        matches!(&*self.shared().source.borrow(), Source::Bounded { blocked: Some(_), .. })
+        matches!(
+            &*self.shared().source.borrow(),
+            Source::Bounded { blocked: Some(_), .. }
+        )
     }
 
     /// Whether the stream was closed.

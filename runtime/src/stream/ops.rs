@@ -364,7 +364,12 @@ impl<T: 'static> Stream<T> {
     /// assert_eq!(s.fold(0, |acc, x| acc + x).state(), lwt::State::Fulfilled(6));
     /// ```
     pub fn fold<A: 'static>(&self, init: A, mut f: impl FnMut(A, T) -> A + 'static) -> Promise<A> {
-        drive(self.h.clone(), init, move |acc, x| ControlFlow::Continue(f(acc, x)), |acc| acc)
+        drive(
+            self.h.clone(),
+            init,
+            move |acc, x| ControlFlow::Continue(f(acc, x)),
+            |acc| acc,
+        )
     }
 
     /// Folds with a promise-returning step, one after another (Lwt's `fold_s`).
@@ -441,7 +446,12 @@ impl<T: 'static> Stream<T> {
                 "Lwt_stream.iter_n: max_concurrency must be > 0, 0 given",
             ));
         }
-        iter_n_loop(self.h.clone(), Rc::new(std::cell::RefCell::new(f)), Vec::new(), max_concurrency)
+        iter_n_loop(
+            self.h.clone(),
+            Rc::new(std::cell::RefCell::new(f)),
+            Vec::new(),
+            max_concurrency,
+        )
     }
 
     /// The first element satisfying `f`, removing it and all before it;

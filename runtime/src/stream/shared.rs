@@ -160,7 +160,26 @@ impl<T: 'static> Shared<T> {
     }
 
     /// Appends a new element to every cursor and wakes their readers.
+    #[inline]
     pub(super) fn append(&self, x: T) {
+        let mut slots = self.slots.borrow_mut();
+        if slots.len() == 1 {
+            // The usual case: one reader, no copy.
+            let s = &mut slots[0];
+            s.buf.push_back(x);
+            if s.waiters.is_empty() {
+                return;
+            }
+            let q = s.waiters.clone();
+            drop(slots);
+            wake(&q);
+            return;
+        }
+        drop(slots);
+        self.append_slow(x);
+    }
+
+    fn append_slow(&self, x: T) {
         let mut to_wake = Vec::new();
         let dropped = {
             let mut slots = self.slots.borrow_mut();
@@ -168,11 +187,9 @@ impl<T: 'static> Shared<T> {
             if n == 0 {
                 Some(x)
             } else {
-                if n > 1 {
-                    if let Some(copy) = self.cloner.get() {
-                        for s in &mut slots[..n - 1] {
-                            s.buf.push_back(copy(&x));
-                        }
+                if let Some(copy) = self.cloner.get() {
+                    for s in &mut slots[..n - 1] {
+                        s.buf.push_back(copy(&x));
                     }
                 }
                 slots[n - 1].buf.push_back(x);
@@ -230,11 +247,7 @@ impl<T: 'static> Shared<T> {
     fn fail_waiters(&self, e: Error) {
         let queues: Vec<WaitQueue<()>> = self.slots.borrow().iter().map(|s| s.waiters.clone()).collect();
         for q in queues {
-            for (r, ()) in q.take_all() {
-                if r.is_pending() {
-                    r.wakeup_later_exn(e.clone());
-                }
-            }
+            q.drain_each(|(r, ())| r.wakeup_later_exn(e.clone()));
         }
     }
 
@@ -269,13 +282,14 @@ impl<T: 'static> Shared<T> {
     }
 }
 
+/// Wakes every reader waiting on one cursor.
+fn wake(q: &WaitQueue<()>) {
+    q.drain_each(|(r, ())| r.wakeup_later(()));
+}
+
 fn wake_all(queues: Vec<WaitQueue<()>>) {
-    for q in queues {
-        for (r, ()) in q.take_all() {
-            if r.is_pending() {
-                r.wakeup_later(());
-            }
-        }
+    for q in &queues {
+        wake(q);
     }
 }
 

@@ -25,7 +25,7 @@ use std::fmt;
 
 use super::mutex::Mutex;
 use super::WaitQueue;
-use crate::core::{rejected, Error, Promise};
+use crate::core::{of_result, rejected, Error, Promise};
 
 /// A condition variable whose notifications carry a `T` (Lwt's
 /// `'a Lwt_condition.t`). Cloning gives another handle on the same condition.
@@ -98,7 +98,14 @@ impl<T: 'static> Condition<T> {
         // Cannot fail: the mutex is locked.
         let _ = mutex.unlock();
         let m = mutex.clone();
-        waiter.finalize(move || m.lock())
+        // `finalize` with the re-lock as cleanup, written out so that a free
+        // mutex costs no extra promise.
+        waiter.then(move |r| {
+            m.lock().then(move |relocked| match relocked {
+                Ok(()) => of_result(r),
+                Err(e) => rejected(e),
+            })
+        })
     }
 
     /// Wakes the oldest waiter with `v`; does nothing if nobody waits.
@@ -117,11 +124,7 @@ impl<T: 'static> Condition<T> {
 
     /// Rejects every current waiter with `e`, oldest first.
     pub fn broadcast_exn(&self, e: Error) {
-        for (r, ()) in self.waiters.take_all() {
-            if r.is_pending() {
-                r.wakeup_later_exn(e.clone());
-            }
-        }
+        self.waiters.drain_each(|(r, ())| r.wakeup_later_exn(e.clone()));
     }
 
     /// How many promises wait on this condition.
@@ -140,11 +143,7 @@ impl<T: Clone + 'static> Condition<T> {
     /// assert_eq!((a.state(), b.state()), (lwt::State::Fulfilled(5), lwt::State::Fulfilled(5)));
     /// ```
     pub fn broadcast(&self, v: T) {
-        for (r, ()) in self.waiters.take_all() {
-            if r.is_pending() {
-                r.wakeup_later(v.clone());
-            }
-        }
+        self.waiters.drain_each(|(r, ())| r.wakeup_later(v.clone()));
     }
 }
 

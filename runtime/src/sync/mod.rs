@@ -132,11 +132,30 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
         }
     }
 
-    /// Takes every waiter out of the queue, oldest first.
-    pub(crate) fn take_all(&self) -> Vec<Entry<T, P>> {
-        let mut q = self.q.borrow_mut();
-        q.live = 0;
-        q.entries.drain(..).filter_map(|(_, e)| e).collect()
+    /// Takes out, oldest first, every waiter that was queued when the call
+    /// started, and gives each one still pending to `f`. Waiters queued by
+    /// `f` itself stay for next time.
+    pub(crate) fn drain_each(&self, mut f: impl FnMut(Entry<T, P>)) {
+        let limit = self.q.borrow().next_id;
+        loop {
+            let e = {
+                let mut q = self.q.borrow_mut();
+                match q.entries.front() {
+                    Some((id, _)) if *id < limit => {}
+                    _ => return,
+                }
+                let e = q.entries.pop_front().and_then(|(_, e)| e);
+                if e.is_some() {
+                    q.live -= 1;
+                }
+                q.trim_front();
+                e
+            };
+            match e {
+                Some((r, p)) if r.is_pending() => f((r, p)),
+                _ => {}
+            }
+        }
     }
 
     /// How many waiters are queued.
@@ -145,8 +164,9 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
     }
 
     /// Whether no waiter is queued.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.q.borrow().live == 0
     }
 }
 
