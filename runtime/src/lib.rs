@@ -4,13 +4,21 @@
 //! module has its own module here, named after it (`Lwt_result` →
 //! [`result`], ...). The facade crate `lwt` re-exports all of this.
 #![deny(missing_docs)]
+// `lwt::main` is Lwt_main (a library module in main/mod.rs, not a binary).
+#![allow(special_module_name)]
 
 pub mod core;
 pub mod list;
+#[cfg(feature = "unix")]
+pub mod main;
+#[cfg(feature = "unix")]
+pub mod preemptive;
 pub mod result;
 pub mod seq;
 pub mod stream;
 pub mod sync;
+#[cfg(feature = "unix")]
+pub mod unix;
 
 pub use sync::{condition, mutex, mvar, pool, switch};
 

@@ -13,9 +13,11 @@ const AVAILABLE: &[&str] = &[
     "bind_resolved",
     "bind_pending",
     "pause_loop",
+    "many_sleeps",
     "spawn_join",
     "mutex_pingpong",
     "stream",
+    "pipe_throughput",
 ];
 
 fn main() {
@@ -26,29 +28,20 @@ fn main() {
         "bind_resolved" => bind_resolved(n),
         "bind_pending" => bind_pending(n, m),
         "pause_loop" => pause_loop(n),
+        "many_sleeps" => many_sleeps(n),
         "spawn_join" => spawn_join(n),
         "mutex_pingpong" => mutex_pingpong(n),
         "stream" => stream(n),
+        "pipe_throughput" => pipe_throughput(n),
         _ => unreachable!("cli::parse accepts only available workloads"),
     });
 }
 
-/// Runs the pending work until `p` is resolved and returns its value.
-///
-/// Stand-in for the event loop: only pauses (and woken direct-style tasks) can make
-/// progress here. Swap the body for `lwt::main::run(p)` once the event loop exists.
-fn drive<T: Clone + 'static>(p: Promise<T>) -> T {
-    loop {
-        match p.state() {
-            State::Fulfilled(v) => return v,
-            State::Rejected(e) => panic!("workload failed: {e:#}"),
-            State::Pending => {
-                if !lwt::core::has_ready_work() {
-                    panic!("workload blocked: it needs the event loop, which drive() does not have yet");
-                }
-                lwt::wakeup_paused();
-            }
-        }
+/// Runs the event loop until `p` is resolved and returns its value.
+fn drive<T: 'static>(p: Promise<T>) -> T {
+    match lwt::main::run(p) {
+        Ok(v) => v,
+        Err(e) => panic!("workload failed: {e:#}"),
     }
 }
 
@@ -197,4 +190,50 @@ fn stream(n: u64) -> u64 {
     let total = drive(sum);
     drive(producer);
     total
+}
+
+/// N concurrent sleepers; sleeper i sleeps (i mod 100) ms then yields i; all joined and summed.
+fn many_sleeps(n: u64) -> u64 {
+    let sleepers: Vec<Promise<u64>> = (0..n)
+        .map(|i| lwt::unix::sleep(std::time::Duration::from_millis(i % 100)).map(move |()| i))
+        .collect();
+    drive(lwt::all(sleepers).map(|v| v.iter().sum::<u64>()))
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// B bytes through one pipe in 64 KiB chunks, the data being (offset mod 256); a writer
+/// and a reader promise on one thread.
+fn pipe_throughput(b: u64) -> u64 {
+    use lwt::unix::{self, FileDescr};
+    let (r, w) = unix::pipe().expect("pipe");
+    // Writes `left` more bytes; a chunk starts at a multiple of 64 KiB, so every chunk
+    // holds the same pattern and one buffer goes back and forth with the kernel.
+    fn write(w: FileDescr, buf: Vec<u8>, ofs: usize, end: usize, left: u64) -> Promise<()> {
+        if ofs == end {
+            if left == 0 {
+                return unix::close(&w);
+            }
+            let k = left.min(CHUNK as u64) as usize;
+            return write(w, buf, 0, k, left - k as u64);
+        }
+        unix::write(&w.clone(), buf, ofs, end - ofs).bind(move |(buf, n)| write(w, buf, ofs + n, end, left))
+    }
+    fn read(r: FileDescr, buf: Vec<u8>, offset: u64, checksum: u64) -> Promise<u64> {
+        unix::read(&r.clone(), buf, 0, CHUNK).bind(move |(buf, k)| {
+            if k == 0 {
+                return lwt::resolved(checksum.wrapping_add(offset));
+            }
+            let offset = offset + k as u64;
+            let mut checksum = checksum;
+            if buf[k - 1] != ((offset - 1) % 256) as u8 {
+                checksum = checksum.wrapping_add(1 << 40);
+            }
+            read(r, buf, offset, checksum)
+        })
+    }
+    let pattern: Vec<u8> = (0..CHUNK).map(|j| j as u8).collect();
+    let writer = write(w, pattern, 0, 0, b);
+    let reader = read(r, vec![0u8; CHUNK], 0, 0);
+    drive(lwt::both(writer, reader).map(|((), sum)| sum))
 }

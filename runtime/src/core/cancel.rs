@@ -12,8 +12,9 @@
 use std::collections::HashSet;
 use std::rc::Rc;
 
+use super::callback::Callback;
 use super::context;
-use super::node::{Callback, Cancelable, HowToCancel, Node};
+use super::node::{Cancelable, HowToCancel, Node};
 use super::promise::Promise;
 
 pub(crate) fn cancel_erased(start: Rc<dyn Cancelable>) {
@@ -35,13 +36,13 @@ pub(crate) fn cancel_erased(start: Rc<dyn Cancelable>) {
 
 /// Forwards the outcome of `p` to `out` (if `out` is still pending).
 fn forward<T: 'static>(p: &Rc<Node<T>>, out: Rc<Node<T>>) {
-    p.add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
+    p.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
         let root = out.root();
         if root.is_pending() {
             let outcome = node.take_outcome();
             let _ = root.resolve(outcome);
         }
-    })));
+    }));
 }
 
 fn mirror<T: 'static>(p: Promise<T>, how: impl FnOnce(&Rc<Node<T>>) -> HowToCancel) -> Promise<T> {
@@ -85,7 +86,7 @@ pub fn wrap_in_cancelable<T: 'static>(p: Promise<T>) -> Promise<T> {
     }
     let out = Node::new(HowToCancel::This);
     let inner: Rc<dyn Cancelable> = root.clone();
-    out.add_callback(Callback::Cancel(Box::new(move || cancel_erased(inner))));
+    out.add_callback(Callback::cancel(move || cancel_erased(inner)));
     forward(&root, out.clone());
     Promise::from_node(out)
 }

@@ -21,9 +21,10 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use super::callback::Callback;
 use super::cancel::cancel_erased;
 use super::error::Error;
-use super::node::{Callback, Cancelable, HowToCancel, Node, St};
+use super::node::{Cancelable, HowToCancel, Node, St};
 use super::promise::{of_result, rejected, resolved, Promise, Repr};
 
 fn empty_list<T: 'static>(name: &str) -> Promise<T> {
@@ -51,9 +52,7 @@ fn when_resolved<T: 'static>(p: Promise<T>, k: impl FnOnce(Result<T, Error>) + '
         Repr::Node(n) => {
             let root = n.root();
             if root.is_pending() {
-                root.add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
-                    k(node.take_outcome())
-                })));
+                root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| k(node.take_outcome())));
                 false
             } else {
                 k(root.take_outcome());
@@ -298,7 +297,7 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
         let out = out.clone();
         let done = done.clone();
         let targets = targets.clone();
-        root.add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
+        root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
             if done.replace(true) {
                 return;
             }
@@ -307,7 +306,7 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
                 cancel_all(&targets);
             }
             let _ = out.root().resolve(outcome);
-        })));
+        }));
     }
     Promise::from_node(out)
 }
@@ -395,14 +394,14 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
         let out = out.clone();
         let inputs = inputs.clone();
         let targets = targets.clone();
-        root.add_callback(Callback::Regular(Box::new(move |_: &Rc<Node<T>>| {
+        root.add_callback(Callback::regular(move |_: &Rc<Node<T>>| {
             let Some(ps) = inputs.borrow_mut().take() else { return };
             let r = split_now(ps);
             if cancel {
                 cancel_all(&targets);
             }
             let _ = out.root().resolve(r);
-        })));
+        }));
     }
     Promise::from_node(out)
 }

@@ -20,6 +20,11 @@
 //! at once, as in Lwt) are counted too: a recursive loop over resolved
 //! promises would otherwise grow the stack without bound, since Rust has no
 //! guaranteed tail calls.
+//!
+//! Speed: every bind passes through here, so the counters live in a
+//! thread-local without a destructor (no lazy-registration check on access),
+//! and "is there queued work?" is one flag, checked only at the outermost
+//! exit.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -30,71 +35,94 @@ pub(crate) const MAX_DEPTH: u32 = 42;
 
 type Job = Box<dyn FnOnce()>;
 
-struct Ctx {
+/// The hot counters: plain `Cell`s, so the thread-local needs no destructor.
+struct Fast {
     depth: Cell<u32>,
-    deferred: RefCell<VecDeque<Job>>,
-    live: Cell<usize>,
-    /// Set while the deferred queue is being emptied, so that a nested
-    /// outermost exit does not start a second drain.
+    /// Deferred jobs or ready tasks may be waiting (cleared when drained).
+    work: Cell<bool>,
     draining: Cell<bool>,
+    live: Cell<usize>,
 }
 
 thread_local! {
-    static CTX: Ctx = const {
-        Ctx {
+    static FAST: Fast = const {
+        Fast {
             depth: Cell::new(0),
-            deferred: RefCell::new(VecDeque::new()),
-            live: Cell::new(0),
+            work: Cell::new(false),
             draining: Cell::new(false),
+            live: Cell::new(0),
         }
     };
+    static DEFERRED: RefCell<VecDeque<Job>> = const { RefCell::new(VecDeque::new()) };
 }
 
-/// Restores the depth if a job unwinds (user code is guarded, but hooks the
-/// user installs might not be).
-struct DepthGuard(u32);
+/// Enters one level of callback nesting; `None` if that would be too deep.
+#[inline]
+pub(crate) fn enter() -> Option<u32> {
+    FAST.with(|c| {
+        let d = c.depth.get();
+        if d >= MAX_DEPTH {
+            None
+        } else {
+            c.depth.set(d + 1);
+            Some(d)
+        }
+    })
+}
 
-impl Drop for DepthGuard {
-    fn drop(&mut self) {
-        CTX.with(|c| c.depth.set(self.0));
+/// Leaves a level entered with [`enter`]; the outermost exit runs queued work.
+#[inline]
+pub(crate) fn leave(d: u32) {
+    let run = FAST.with(|c| {
+        c.depth.set(d);
+        d == 0 && c.work.get()
+    });
+    if run {
+        drain();
     }
 }
 
-/// Runs `job` now if the nesting depth allows it, or queues it otherwise.
-/// Returns `None` when it was queued.
+/// Leaves a nesting level when dropped, also if a job unwinds (user code is
+/// guarded, but hooks the user installs might not be).
+pub(crate) struct Leave(pub(crate) u32);
+
+impl Drop for Leave {
+    #[inline]
+    fn drop(&mut self) {
+        leave(self.0);
+    }
+}
+
+/// Runs `job` nested one level deeper (even past the limit).
 #[inline]
 pub(crate) fn run_nested<R>(job: impl FnOnce() -> R) -> R {
-    let d = CTX.with(|c| {
+    let d = FAST.with(|c| {
         let d = c.depth.get();
         c.depth.set(d + 1);
         d
     });
-    let guard = DepthGuard(d);
-    let r = job();
-    drop(guard);
-    if d == 0 {
-        drain();
-    }
-    r
-}
-
-/// Whether a new nested run would exceed the limit.
-#[inline]
-pub(crate) fn too_deep() -> bool {
-    CTX.with(|c| c.depth.get() >= MAX_DEPTH)
+    let _leave = Leave(d);
+    job()
 }
 
 /// Whether some callback is running on this thread right now.
 #[inline]
 pub(crate) fn in_callback() -> bool {
-    CTX.with(|c| c.depth.get() > 0)
+    FAST.with(|c| c.depth.get() > 0)
+}
+
+/// Marks that queued work is waiting for the outermost exit.
+#[inline]
+pub(crate) fn note_work() {
+    FAST.with(|c| c.work.set(true));
 }
 
 /// Queues a job to run when the outermost run unwinds. If nothing is
 /// running, runs the queue at once.
 pub(crate) fn defer(job: Job) {
-    let idle = CTX.with(|c| {
-        c.deferred.borrow_mut().push_back(job);
+    DEFERRED.with(|q| q.borrow_mut().push_back(job));
+    let idle = FAST.with(|c| {
+        c.work.set(true);
         c.depth.get() == 0
     });
     if idle {
@@ -105,31 +133,34 @@ pub(crate) fn defer(job: Job) {
 /// Runs `job` now (nested) or queues it if the stack is already deep.
 #[inline]
 pub(crate) fn run_or_defer(job: impl FnOnce() + 'static) {
-    if too_deep() {
-        defer(Box::new(job));
-    } else {
-        run_nested(job);
+    match enter() {
+        Some(d) => {
+            let guard = Leave(d);
+            job();
+            drop(guard);
+        }
+        None => defer(Box::new(job)),
     }
 }
 
-/// Empties the deferred queue, from the outermost level.
+/// Empties the deferred queue and polls ready tasks, from the outermost level.
 fn drain() {
-    let start = CTX.with(|c| {
-        if c.draining.get() || c.deferred.borrow().is_empty() {
+    let start = FAST.with(|c| {
+        if c.draining.get() {
             false
         } else {
             c.draining.set(true);
+            c.work.set(false);
             true
         }
     });
     if !start {
-        super::direct::run_ready_tasks();
         return;
     }
     struct Draining;
     impl Drop for Draining {
         fn drop(&mut self) {
-            CTX.with(|c| {
+            FAST.with(|c| {
                 c.draining.set(false);
                 c.depth.set(0);
             });
@@ -137,30 +168,36 @@ fn drain() {
     }
     let _g = Draining;
     loop {
-        let job = CTX.with(|c| c.deferred.borrow_mut().pop_front());
+        let job = DEFERRED.with(|q| q.borrow_mut().pop_front());
         match job {
             Some(job) => {
-                CTX.with(|c| c.depth.set(1));
+                FAST.with(|c| c.depth.set(1));
                 job();
             }
-            None => break,
+            None => {
+                FAST.with(|c| c.depth.set(0));
+                // Tasks woken by the jobs above; they may queue more jobs.
+                super::direct::run_ready_tasks();
+                let more = DEFERRED.with(|q| !q.borrow().is_empty());
+                if !more {
+                    break;
+                }
+            }
         }
     }
-    drop(_g);
-    super::direct::run_ready_tasks();
 }
 
 /// Counts a promise node created.
 #[inline]
 pub(crate) fn node_created() {
-    CTX.with(|c| c.live.set(c.live.get() + 1));
+    FAST.with(|c| c.live.set(c.live.get() + 1));
 }
 
 /// Counts a promise node freed.
 #[inline]
 pub(crate) fn node_dropped() {
     // `try_with`: nodes may be dropped while the thread's locals are torn down.
-    let _ = CTX.try_with(|c| c.live.set(c.live.get().wrapping_sub(1)));
+    let _ = FAST.try_with(|c| c.live.set(c.live.get().wrapping_sub(1)));
 }
 
 /// The number of promise nodes alive on this thread.
@@ -169,5 +206,5 @@ pub(crate) fn node_dropped() {
 /// node and are not counted. Tests use this to check that loops run in
 /// constant memory.
 pub fn live_promises() -> usize {
-    CTX.with(|c| c.live.get())
+    FAST.with(|c| c.live.get())
 }

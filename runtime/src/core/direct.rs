@@ -22,12 +22,14 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
+use super::callback::Callback;
 use super::error::{panic_message, Error};
 use super::hook;
-use super::node::{Callback, HowToCancel, Node};
+use super::node::{HowToCancel, Node};
 use super::promise::{Promise, Repr};
 
 impl<T: 'static> Future for Promise<T> {
@@ -39,7 +41,7 @@ impl<T: 'static> Future for Promise<T> {
             let root = n.root();
             if root.is_pending() {
                 let waker = cx.waker().clone();
-                root.add_callback(Callback::Regular(Box::new(move |_: &Rc<Node<T>>| waker.wake())));
+                root.add_callback(Callback::regular(move |_: &Rc<Node<T>>| waker.wake()));
                 return Poll::Pending;
             }
             return Poll::Ready(root.take_outcome());
@@ -64,6 +66,8 @@ struct Task {
 
 /// Task ids woken from other threads, for the thread that owns the tasks.
 struct Remote {
+    /// Set when `woken` may be non-empty: lets the loop skip the lock.
+    any: AtomicBool,
     woken: Mutex<Vec<usize>>,
     notifier: Mutex<Option<Arc<dyn Fn() + Send + Sync>>>,
 }
@@ -73,7 +77,7 @@ thread_local! {
     static FREE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     static READY: RefCell<VecDeque<usize>> = const { RefCell::new(VecDeque::new()) };
     static RUNNING: Cell<bool> = const { Cell::new(false) };
-    static REMOTE: Arc<Remote> = Arc::new(Remote { woken: Mutex::new(Vec::new()), notifier: Mutex::new(None) });
+    static REMOTE: Arc<Remote> = Arc::new(Remote { any: AtomicBool::new(false), woken: Mutex::new(Vec::new()), notifier: Mutex::new(None) });
 }
 
 struct TaskWaker {
@@ -93,6 +97,7 @@ impl Wake for TaskWaker {
         } else {
             if let Ok(mut w) = self.remote.woken.lock() {
                 w.push(self.id);
+                self.remote.any.store(true, Ordering::Release);
             }
             let notifier = self.remote.notifier.lock().ok().and_then(|n| n.clone());
             if let Some(f) = notifier {
@@ -107,6 +112,7 @@ fn schedule(id: usize) {
     if let Some(task) = task {
         if !task.queued.replace(true) {
             READY.with(|r| r.borrow_mut().push_back(id));
+            super::context::note_work();
         }
     }
 }
@@ -125,12 +131,18 @@ pub fn set_remote_wake_notifier(f: Arc<dyn Fn() + Send + Sync>) {
 pub fn has_ready_work() -> bool {
     super::pause::has_paused()
         || READY.with(|r| !r.borrow().is_empty())
-        || REMOTE.with(|r| r.woken.lock().map(|w| !w.is_empty()).unwrap_or(false))
+        || REMOTE.with(|r| r.any.load(Ordering::Acquire))
 }
 
 /// Moves tasks woken from other threads to the ready queue and polls them.
 pub(crate) fn poll_remote() {
-    let woken = REMOTE.with(|r| r.woken.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default());
+    let woken = REMOTE.with(|r| {
+        if !r.any.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        r.any.store(false, Ordering::Release);
+        r.woken.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
+    });
     for id in woken {
         schedule(id);
     }

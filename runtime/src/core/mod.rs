@@ -21,6 +21,7 @@
 //! [`async_`], `yield` → [`yield_now`], `'a Lwt.u` → [`Resolver`],
 //! `Return`/`Fail`/`Sleep` → [`State`]'s `Fulfilled`/`Rejected`/`Pending`.
 
+mod callback;
 mod cancel;
 mod combinators;
 mod context;

@@ -33,18 +33,10 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use super::callback::Callback;
 use super::context;
 use super::error::Error;
 use super::hook;
-
-/// A callback run when the node resolves; it reads the outcome from the node.
-pub(crate) type RegularCb<T> = Box<dyn FnOnce(&Rc<Node<T>>)>;
-
-pub(crate) enum Callback<T: 'static> {
-    Regular(RegularCb<T>),
-    /// Runs only if the node ends rejected with `Canceled`, before regular ones.
-    Cancel(Box<dyn FnOnce()>),
-}
 
 /// A callback list without an allocation for the common single callback.
 pub(crate) enum Callbacks<T: 'static> {
@@ -54,13 +46,15 @@ pub(crate) enum Callbacks<T: 'static> {
 }
 
 impl<T: 'static> Callbacks<T> {
+    #[inline]
     fn push(&mut self, cb: Callback<T>) {
-        match std::mem::replace(self, Callbacks::Empty) {
+        match self {
             Callbacks::Empty => *self = Callbacks::One(cb),
-            Callbacks::One(first) => *self = Callbacks::Many(vec![first, cb]),
-            Callbacks::Many(mut v) => {
-                v.push(cb);
-                *self = Callbacks::Many(v);
+            Callbacks::Many(v) => v.push(cb),
+            Callbacks::One(_) => {
+                if let Callbacks::One(first) = std::mem::replace(self, Callbacks::Empty) {
+                    *self = Callbacks::Many(vec![first, cb]);
+                }
             }
         }
     }
@@ -151,13 +145,18 @@ impl<T: 'static> Node<T> {
 
     /// Follows forwarding pointers to the root, pointing every node on the
     /// way straight at it.
+    #[inline]
     pub(crate) fn root(self: &Rc<Self>) -> Rc<Self> {
-        let next = match &*self.st.borrow() {
-            St::Proxy(p) => p.clone(),
-            _ => return self.clone(),
-        };
+        if !matches!(&*self.st.borrow(), St::Proxy(_)) {
+            return self.clone();
+        }
+        self.root_slow()
+    }
+
+    #[cold]
+    fn root_slow(self: &Rc<Self>) -> Rc<Self> {
         // Find the root without recursion.
-        let mut root = next;
+        let mut root = self.clone();
         loop {
             let n = match &*root.st.borrow() {
                 St::Proxy(p) => p.clone(),
@@ -232,24 +231,17 @@ impl<T: 'static> Node<T> {
             }
             return;
         }
-        let cb = {
-            let st = self.st.borrow();
-            match &*st {
-                St::Pending(_) => return,
-                St::Rejected(e) => match cb {
-                    Callback::Cancel(f) if e.is_canceled() => Callback::Cancel(f),
-                    Callback::Cancel(_) => return,
-                    regular => regular,
-                },
-                _ => match cb {
-                    Callback::Cancel(_) => return,
-                    regular => regular,
-                },
-            }
+        let run = match &*self.st.borrow() {
+            St::Pending(_) => return,
+            St::Rejected(e) => !cb.is_cancel() || e.is_canceled(),
+            _ => !cb.is_cancel(),
         };
-        match cb {
-            Callback::Regular(f) => context::run_nested(|| f(self)),
-            Callback::Cancel(f) => hook::guarded(f),
+        if run {
+            if cb.is_cancel() {
+                hook::guarded(|| cb.call(self));
+            } else {
+                context::run_nested(|| cb.call(self));
+            }
         }
     }
 
@@ -278,9 +270,18 @@ impl<T: 'static> Node<T> {
     pub(crate) fn resolve(self: &Rc<Self>, outcome: Result<T, Error>) -> Result<(), Result<T, Error>> {
         let canceled = matches!(&outcome, Err(e) if e.is_canceled());
         let cbs = self.settle(outcome)?;
-        if !cbs.is_empty() {
-            let node = self.clone();
-            context::run_or_defer(move || run_callbacks(&node, cbs, canceled));
+        if cbs.is_empty() {
+            return Ok(());
+        }
+        match context::enter() {
+            Some(depth) => {
+                let _leave = context::Leave(depth);
+                run_callbacks(self, cbs, canceled);
+            }
+            None => {
+                let node = self.clone();
+                context::defer(Box::new(move || run_callbacks(&node, cbs, canceled)));
+            }
         }
         Ok(())
     }
@@ -374,30 +375,30 @@ impl<T: 'static> Node<T> {
 pub(crate) fn run_callbacks<T: 'static>(node: &Rc<Node<T>>, cbs: Callbacks<T>, canceled: bool) {
     match cbs {
         Callbacks::Empty => {}
-        Callbacks::One(Callback::Regular(f)) => f(node),
-        Callbacks::One(Callback::Cancel(f)) => {
-            if canceled {
-                hook::guarded(f)
+        Callbacks::One(cb) => {
+            if !cb.is_cancel() {
+                cb.call(node)
+            } else if canceled {
+                hook::guarded(|| cb.call(node))
             }
         }
         Callbacks::Many(v) => {
             if canceled {
                 let mut regular = Vec::with_capacity(v.len());
                 for cb in v {
-                    match cb {
-                        Callback::Cancel(f) => hook::guarded(f),
-                        r => regular.push(r),
+                    if cb.is_cancel() {
+                        hook::guarded(|| cb.call(node));
+                    } else {
+                        regular.push(cb);
                     }
                 }
                 for cb in regular {
-                    if let Callback::Regular(f) = cb {
-                        f(node)
-                    }
+                    cb.call(node)
                 }
             } else {
                 for cb in v {
-                    if let Callback::Regular(f) = cb {
-                        f(node)
+                    if !cb.is_cancel() {
+                        cb.call(node)
                     }
                 }
             }

@@ -19,11 +19,12 @@
 use std::fmt;
 use std::rc::Rc;
 
+use super::callback::Callback;
 use super::cancel;
 use super::context;
 use super::error::Error;
 use super::hook::{self, protect};
-use super::node::{Callback, HowToCancel, Node, St};
+use super::node::{HowToCancel, Node, St};
 use super::storage;
 
 /// A promise of a `T`: pending, fulfilled with a `T`, or rejected with an
@@ -160,11 +161,11 @@ impl<T: 'static> Promise<T> {
                 let p3 = Node::<U>::new(HowToCancel::One(root.clone()));
                 let out = p3.clone();
                 let snap = storage::capture();
-                root.add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
+                root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
                     let outcome = node.take_outcome();
                     let p2 = storage::with_captured(snap, || protect(move || f(outcome)));
                     become_(&out, p2);
-                })));
+                }));
                 Promise(Repr::Node(p3))
             }
         }
@@ -260,12 +261,11 @@ impl<T: 'static> Promise<T> {
             Repr::Rejected(_) => {}
             Repr::Node(n) => {
                 let snap = storage::capture();
-                n.root()
-                    .add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
-                        if let St::Fulfilled(v) = &*node.st.borrow() {
-                            storage::with_captured(snap, || hook::guarded(|| f(v)));
-                        }
-                    })));
+                n.root().add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
+                    if let St::Fulfilled(v) = &*node.st.borrow() {
+                        storage::with_captured(snap, || hook::guarded(|| f(v)));
+                    }
+                }));
             }
         }
     }
@@ -282,10 +282,9 @@ impl<T: 'static> Promise<T> {
             Repr::Fulfilled(_) | Repr::Rejected(_) => hook::guarded(f),
             Repr::Node(n) => {
                 let snap = storage::capture();
-                n.root()
-                    .add_callback(Callback::Regular(Box::new(move |_: &Rc<Node<T>>| {
-                        storage::with_captured(snap, || hook::guarded(f));
-                    })));
+                n.root().add_callback(Callback::regular(move |_: &Rc<Node<T>>| {
+                    storage::with_captured(snap, || hook::guarded(f));
+                }));
             }
         }
     }
@@ -297,19 +296,18 @@ impl<T: 'static> Promise<T> {
             Repr::Rejected(e) => hook::guarded(|| g(e)),
             Repr::Node(n) => {
                 let snap = storage::capture();
-                n.root()
-                    .add_callback(Callback::Regular(Box::new(move |node: &Rc<Node<T>>| {
-                        // Errors are cheap to clone; values are looked at in place.
-                        let err = match &*node.st.borrow() {
-                            St::Fulfilled(v) => {
-                                storage::with_captured(snap, || hook::guarded(|| f(v)));
-                                return;
-                            }
-                            St::Rejected(e) => e.clone(),
-                            _ => return,
-                        };
-                        storage::with_captured(snap, || hook::guarded(|| g(&err)));
-                    })));
+                n.root().add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
+                    // Errors are cheap to clone; values are looked at in place.
+                    let err = match &*node.st.borrow() {
+                        St::Fulfilled(v) => {
+                            storage::with_captured(snap, || hook::guarded(|| f(v)));
+                            return;
+                        }
+                        St::Rejected(e) => e.clone(),
+                        _ => return,
+                    };
+                    storage::with_captured(snap, || hook::guarded(|| g(&err)));
+                }));
             }
         }
     }
@@ -324,7 +322,7 @@ impl<T: 'static> Promise<T> {
             Repr::Node(n) => {
                 let snap = storage::capture();
                 n.root()
-                    .add_callback(Callback::Cancel(Box::new(move || storage::with_captured(snap, f))));
+                    .add_callback(Callback::cancel(move || storage::with_captured(snap, f)));
             }
         }
     }
@@ -455,16 +453,22 @@ impl<T: 'static> fmt::Debug for Promise<T> {
 /// pending promise and calls `g` when the outermost resolution unwinds.
 #[inline]
 pub(crate) fn call_now<U: 'static>(g: impl FnOnce() -> Promise<U> + 'static) -> Promise<U> {
-    if context::too_deep() {
-        let p3 = Node::<U>::new(HowToCancel::Not);
-        let out = p3.clone();
-        context::defer(Box::new(move || {
-            let p2 = protect(g);
-            become_(&out, p2);
-        }));
-        Promise(Repr::Node(p3))
-    } else {
-        context::run_nested(|| protect(g))
+    match context::enter() {
+        Some(depth) => {
+            // `protect` catches panics, so nothing unwinds past `leave`.
+            let p = protect(g);
+            context::leave(depth);
+            p
+        }
+        None => {
+            let p3 = Node::<U>::new(HowToCancel::Not);
+            let out = p3.clone();
+            context::defer(Box::new(move || {
+                let p2 = protect(g);
+                become_(&out, p2);
+            }));
+            Promise(Repr::Node(p3))
+        }
     }
 }
 

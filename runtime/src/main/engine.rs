@@ -1,0 +1,404 @@
+//! The engine of one loop thread: a `mio::Poll` with the fd waiters, the
+//! timers, the table of jobs running on worker threads, and the signal
+//! handlers (Lwt_engine's role, with one backend).
+//!
+//! Ownership rule that everything here follows: the engine is a thread-local
+//! `Rc`, its tables sit in `RefCell`s, and **no user code ever runs while a
+//! table is borrowed**. `iter` first collects what became ready (resolvers,
+//! completions) into local vectors, releases every borrow, then resolves. A
+//! callback can therefore freely register, cancel, close or sleep again.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::io;
+use std::os::fd::RawFd;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+
+use super::remote::{Message, Remote};
+use super::timers::{TimerId, Timers};
+use crate::{Error, Promise, Resolver};
+
+/// The token of the `mio::Waker`; fd registrations use their slab keys.
+const WAKER: Token = Token(usize::MAX);
+
+/// How many iterations may skip the OS poll while there is ready work.
+///
+/// When callbacks keep pausing, the loop never blocks; asking the kernel for
+/// fd readiness on every iteration would cost one `epoll_wait` syscall per
+/// iteration, which dominates a pause-only loop (it is what makes tokio's
+/// `yield_now` slow). So while there is ready work, the loop polls the OS
+/// with a zero timeout only every `OS_POLL_INTERVAL` iterations — and not at
+/// all while no fd waiter is registered, since then there is nothing to
+/// learn from the kernel. Timers (a clock read) and worker-thread
+/// completions (an atomic load) are still checked on *every* iteration, so
+/// only fd readiness is delayed, by at most `OS_POLL_INTERVAL - 1` iterations.
+pub(crate) const OS_POLL_INTERVAL: u32 = 16;
+
+/// A waiter on one direction of one fd.
+struct Waiter {
+    id: u64,
+    resolver: Resolver<()>,
+}
+
+struct IoEntry {
+    readers: Vec<Waiter>,
+    writers: Vec<Waiter>,
+}
+
+/// Which readiness an fd waiter waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dir {
+    Read,
+    Write,
+}
+
+type Completion = Box<dyn FnOnce(Box<dyn Any + Send>)>;
+type SignalHandler = Rc<dyn Fn(i32)>;
+
+pub(crate) struct Engine {
+    poll: RefCell<Poll>,
+    events: RefCell<Events>,
+    pub(crate) remote: Arc<Remote>,
+    io: RefCell<Slab<IoEntry>>,
+    readers: Cell<usize>,
+    writers: Cell<usize>,
+    timers: RefCell<Timers>,
+    jobs: RefCell<Slab<Completion>>,
+    signals: RefCell<Slab<(i32, SignalHandler)>>,
+    skipped_polls: Cell<u32>,
+    next_waiter: Cell<u64>,
+    /// The resolvers made ready by one iteration; kept between iterations
+    /// so its (possibly large) buffer is not freed and reallocated each time.
+    ready: RefCell<Vec<Resolver<()>>>,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
+}
+
+/// The engine of the calling thread, created on first use.
+pub(crate) fn engine() -> io::Result<Rc<Engine>> {
+    let r = ENGINE.try_with(|slot| {
+        if let Some(e) = &*slot.borrow() {
+            return Ok(e.clone());
+        }
+        let e = Rc::new(Engine::new()?);
+        let remote = e.remote.clone();
+        crate::core::set_remote_wake_notifier(Arc::new(move || remote.wake()));
+        *slot.borrow_mut() = Some(e.clone());
+        Ok(e)
+    });
+    match r {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::other("the event loop of this thread is gone")),
+    }
+}
+
+/// The engine of the calling thread if it exists (never creates one).
+pub(crate) fn existing_engine() -> Option<Rc<Engine>> {
+    ENGINE.try_with(|slot| slot.borrow().clone()).ok().flatten()
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.remote.close();
+        crate::unix::signals::forget_remote(&self.remote);
+    }
+}
+
+impl Engine {
+    fn new() -> io::Result<Engine> {
+        let poll = Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), WAKER)?;
+        Ok(Engine {
+            poll: RefCell::new(poll),
+            events: RefCell::new(Events::with_capacity(256)),
+            remote: Arc::new(Remote::new(waker)),
+            io: RefCell::new(Slab::new()),
+            readers: Cell::new(0),
+            writers: Cell::new(0),
+            timers: RefCell::new(Timers::new()),
+            jobs: RefCell::new(Slab::new()),
+            signals: RefCell::new(Slab::new()),
+            skipped_polls: Cell::new(0),
+            next_waiter: Cell::new(0),
+            ready: RefCell::new(Vec::new()),
+        })
+    }
+
+    // ----- fds -------------------------------------------------------------
+
+    /// Registers `fd` with the poller for both directions (edge-triggered,
+    /// so registering both costs nothing while nobody waits). `Ok(None)`
+    /// means the kernel cannot poll this kind of fd (a regular file): it is
+    /// then always ready.
+    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Option<usize>> {
+        let mut io = self.io.borrow_mut();
+        let entry = io.vacant_entry();
+        let key = entry.key();
+        let r = self.poll.borrow().registry().register(
+            &mut SourceFd(&fd),
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        match r {
+            Ok(()) => {
+                entry.insert(IoEntry {
+                    readers: Vec::new(),
+                    writers: Vec::new(),
+                });
+                Ok(Some(key))
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes `fd` from the poller and returns its waiters (to be rejected
+    /// by the caller, outside any borrow).
+    pub(crate) fn deregister(&self, key: usize, fd: RawFd) -> Vec<Resolver<()>> {
+        let _ = self.poll.borrow().registry().deregister(&mut SourceFd(&fd));
+        let Some(entry) = self.io.borrow_mut().try_remove(key) else {
+            return Vec::new();
+        };
+        self.readers.set(self.readers.get() - entry.readers.len());
+        self.writers.set(self.writers.get() - entry.writers.len());
+        entry
+            .readers
+            .into_iter()
+            .chain(entry.writers)
+            .map(|w| w.resolver)
+            .collect()
+    }
+
+    /// A cancelable promise fulfilled at the next readiness edge of the fd
+    /// registered under `key`. Canceling it removes the waiter.
+    pub(crate) fn wait_io(self: &Rc<Self>, key: usize, dir: Dir) -> Promise<()> {
+        let (p, r) = crate::task::<()>();
+        let id = self.next_waiter.get();
+        self.next_waiter.set(id + 1);
+        {
+            let mut io = self.io.borrow_mut();
+            let Some(entry) = io.get_mut(key) else {
+                return crate::rejected(Error::io(io::Error::from_raw_os_error(libc::EBADF)));
+            };
+            let w = Waiter { id, resolver: r };
+            match dir {
+                Dir::Read => {
+                    entry.readers.push(w);
+                    self.readers.set(self.readers.get() + 1);
+                }
+                Dir::Write => {
+                    entry.writers.push(w);
+                    self.writers.set(self.writers.get() + 1);
+                }
+            }
+        }
+        let weak = Rc::downgrade(self);
+        p.on_cancel(move || {
+            if let Some(e) = weak.upgrade() {
+                e.remove_waiter(key, dir, id);
+            }
+        });
+        p
+    }
+
+    fn remove_waiter(&self, key: usize, dir: Dir, id: u64) {
+        let removed = {
+            let mut io = self.io.borrow_mut();
+            let Some(entry) = io.get_mut(key) else { return };
+            let list = match dir {
+                Dir::Read => &mut entry.readers,
+                Dir::Write => &mut entry.writers,
+            };
+            list.iter().position(|w| w.id == id).map(|i| list.swap_remove(i))
+        };
+        if removed.is_some() {
+            let c = match dir {
+                Dir::Read => &self.readers,
+                Dir::Write => &self.writers,
+            };
+            c.set(c.get() - 1);
+        }
+        // `removed` (and its resolver) is dropped here, outside the borrow.
+    }
+
+    /// The number of waiters for readability / writability.
+    pub(crate) fn io_counts(&self) -> (usize, usize) {
+        (self.readers.get(), self.writers.get())
+    }
+
+    // ----- timers ----------------------------------------------------------
+
+    /// A cancelable promise fulfilled once `d` has elapsed.
+    pub(crate) fn sleep(self: &Rc<Self>, d: Duration) -> Promise<()> {
+        let (p, r) = crate::task::<()>();
+        let id = self.timers.borrow_mut().add(d, r);
+        let weak = Rc::downgrade(self);
+        p.on_cancel(move || {
+            if let Some(e) = weak.upgrade() {
+                e.cancel_timer(id);
+            }
+        });
+        p
+    }
+
+    fn cancel_timer(&self, id: TimerId) {
+        let r = self.timers.borrow_mut().cancel(id);
+        drop(r);
+    }
+
+    /// The number of live timers.
+    pub(crate) fn timer_count(&self) -> usize {
+        self.timers.borrow().len()
+    }
+
+    // ----- jobs ------------------------------------------------------------
+
+    /// Records what to do when job `key` completes; the worker posts
+    /// `Message::Done(key, payload)`.
+    pub(crate) fn add_job(&self, on_done: Completion) -> usize {
+        self.jobs.borrow_mut().insert(on_done)
+    }
+
+    /// Forgets a job that could not be started.
+    pub(crate) fn remove_job(&self, key: usize) {
+        let c = self.jobs.borrow_mut().try_remove(key);
+        drop(c);
+    }
+
+    /// The number of jobs posted by this loop and not yet completed.
+    pub(crate) fn job_count(&self) -> usize {
+        self.jobs.borrow().len()
+    }
+
+    // ----- signals ---------------------------------------------------------
+
+    pub(crate) fn add_signal_handler(&self, sig: i32, f: SignalHandler) -> (usize, bool) {
+        let mut s = self.signals.borrow_mut();
+        let first = !s.iter().any(|(_, (n, _))| *n == sig);
+        (s.insert((sig, f)), first)
+    }
+
+    /// Removes a handler; returns its signal and whether it was the last
+    /// one for that signal in this loop.
+    pub(crate) fn remove_signal_handler(&self, key: usize) -> Option<(i32, bool)> {
+        let mut s = self.signals.borrow_mut();
+        let (sig, f) = s.try_remove(key)?;
+        let last = !s.iter().any(|(_, (n, _))| *n == sig);
+        drop(s);
+        drop(f);
+        Some((sig, last))
+    }
+
+    fn dispatch_signal(&self, sig: i32) {
+        let handlers: Vec<SignalHandler> = self
+            .signals
+            .borrow()
+            .iter()
+            .filter(|(_, (n, _))| *n == sig)
+            .map(|(_, (_, f))| f.clone())
+            .collect();
+        for f in handlers {
+            // A panicking handler becomes a rejection sent to the async
+            // exception hook, as an exception escaping a Lwt signal handler
+            // would reach `!Lwt.async_exception_hook`.
+            crate::async_(move || {
+                f(sig);
+                crate::resolved(())
+            });
+        }
+    }
+
+    // ----- the iteration ---------------------------------------------------
+
+    /// One engine iteration: poll the OS (blocking only if `block`), then
+    /// resolve the fd waiters, due timers and completed jobs.
+    pub(crate) fn iter(&self, block: bool) {
+        let waiting_io = self.readers.get() + self.writers.get() > 0;
+        let skipped = self.skipped_polls.get();
+        let os_poll = block || (waiting_io && skipped + 1 >= OS_POLL_INTERVAL);
+        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
+        if os_poll {
+            self.skipped_polls.set(0);
+            let timeout = if !block || self.remote.has_pending() {
+                Some(Duration::ZERO)
+            } else {
+                self.timers.borrow_mut().next_timeout(Instant::now())
+            };
+            self.poll_os(timeout, &mut ready);
+        } else {
+            self.skipped_polls.set(skipped + 1);
+        }
+        if !self.timers.borrow().is_empty() {
+            // Timers set by the callbacks fired below go in after this
+            // collection, so a `sleep(0)` loop cannot keep one iteration busy.
+            self.timers.borrow_mut().expire(Instant::now(), &mut ready);
+        }
+        for r in ready.drain(..) {
+            r.wakeup(());
+        }
+        // A callback may have run a nested iteration and left its own
+        // buffer; keep the larger one.
+        let mut slot = self.ready.borrow_mut();
+        if slot.capacity() < ready.capacity() {
+            *slot = ready;
+        }
+        drop(slot);
+        if self.remote.has_pending() {
+            self.handle_messages();
+        }
+    }
+
+    fn poll_os(&self, timeout: Option<Duration>, ready: &mut Vec<Resolver<()>>) {
+        let mut events = self.events.borrow_mut();
+        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+            // EINTR (a signal arrived) just ends this poll early. Any other
+            // error would be a bug in how we drive epoll; there is nothing
+            // to recover, and the next iteration polls again.
+            debug_assert_eq!(e.kind(), io::ErrorKind::Interrupted, "poll: {e}");
+            return;
+        }
+        let mut io = self.io.borrow_mut();
+        for ev in events.iter() {
+            if ev.token() == WAKER {
+                continue;
+            }
+            let Some(entry) = io.get_mut(ev.token().0) else {
+                continue;
+            };
+            // Errors and hang-ups wake both directions: the retried syscall
+            // then reports the error or end of file.
+            let err = ev.is_error();
+            if ev.is_readable() || ev.is_read_closed() || err {
+                self.readers.set(self.readers.get() - entry.readers.len());
+                ready.extend(entry.readers.drain(..).map(|w| w.resolver));
+            }
+            if ev.is_writable() || ev.is_write_closed() || err {
+                self.writers.set(self.writers.get() - entry.writers.len());
+                ready.extend(entry.writers.drain(..).map(|w| w.resolver));
+            }
+        }
+    }
+
+    fn handle_messages(&self) {
+        for m in self.remote.take() {
+            match m {
+                Message::Done(key, payload) => {
+                    let c = self.jobs.borrow_mut().try_remove(key);
+                    if let Some(c) = c {
+                        c(payload);
+                    }
+                }
+                Message::Run(f) => f(),
+                Message::Signal(sig) => self.dispatch_signal(sig),
+            }
+        }
+    }
+}

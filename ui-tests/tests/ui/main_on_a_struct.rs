@@ -1,0 +1,4 @@
+#[lwt::main]
+struct App;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[lwt::main]
+async fn main() {
+    println!("hello");
+}

@@ -1,0 +1,4 @@
+#[lwt::main]
+fn main() -> Result<(), String> {
+    lwt::resolved(Ok(()))
+}

@@ -1,0 +1,4 @@
+#[lwt::main]
+fn main(args: Vec<String>) {
+    lwt::resolved(())
+}

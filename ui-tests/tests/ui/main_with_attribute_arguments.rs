@@ -1,0 +1,4 @@
+#[lwt::main(flavor = "current_thread")]
+fn main() {
+    lwt::resolved(())
+}

@@ -1,0 +1,8 @@
+use lwt::lwt_match;
+
+fn main() {
+    let _ = lwt_match!(lwt::resolved(Some(1)) {
+        Some(x) => lwt::resolved(x),
+        None => lwt::resolved("none"),
+    });
+}

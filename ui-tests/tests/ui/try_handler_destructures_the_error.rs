@@ -1,0 +1,7 @@
+use lwt::lwt_try;
+
+fn main() {
+    let _ = lwt_try!(lwt::resolved(1) catch {
+        Some(e) => lwt::resolved(e),
+    });
+}

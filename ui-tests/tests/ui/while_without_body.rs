@@ -1,0 +1,6 @@
+use lwt::lwt_while;
+
+fn main() {
+    let n = 0;
+    let _ = lwt_while!(n < 3);
+}
