@@ -14,6 +14,7 @@ pub mod main;
 #[cfg(feature = "unix")]
 pub mod preemptive;
 pub mod result;
+pub mod retry;
 pub mod seq;
 pub mod stream;
 pub mod sync;
