@@ -941,3 +941,368 @@ fn turn_off_waits_for_every_hook_even_when_one_fails() {
     assert_eq!(rejected_with(&off).kind(), ErrorKind::Panic);
     assert_eq!(finished.get(), 3);
 }
+
+// ------------------------------------------------------------- throttle
+
+use lwt::retry::Sleeper;
+use lwt::throttle::Throttle;
+use lwt::timeout::Wheel;
+
+/// A clock whose one-second ticks happen at each turn of the loop
+/// (`wakeup_paused`); it checks that it is only ever asked for seconds.
+fn tick_clock() -> Sleeper {
+    Rc::new(|d| {
+        assert_eq!(d, std::time::Duration::from_secs(1));
+        pause()
+    })
+}
+
+fn tick() {
+    lwt::wakeup_paused();
+}
+
+#[test]
+fn a_throttle_with_a_zero_rate_or_max_is_refused() {
+    assert_eq!(
+        Throttle::<u8>::with_sleeper(0, 1, tick_clock()).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        Throttle::<u8>::with_sleeper(1, 0, tick_clock()).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn throttle_lets_rate_calls_per_key_through_at_once() {
+    let t = Throttle::with_sleeper(3, 10, tick_clock()).unwrap();
+    let first: Vec<Promise<bool>> = (0..3).map(|_| t.wait("k")).collect();
+    assert!(first.iter().all(|p| p.state() == State::Fulfilled(true)));
+    assert!(t.wait("k").is_pending());
+    assert_eq!(t.wait("other").state(), State::Fulfilled(true), "keys are independent");
+}
+
+#[test]
+fn throttle_lets_rate_waiters_through_per_tick_in_fifo_order() {
+    let t = Throttle::with_sleeper(2, 10, tick_clock()).unwrap();
+    let _now = (t.wait(1), t.wait(1));
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let waiting: Vec<Promise<()>> = (0..5)
+        .map(|i| {
+            let o = order.clone();
+            t.wait(1).map(move |ok| {
+                assert!(ok);
+                o.borrow_mut().push(i)
+            })
+        })
+        .collect();
+    assert_eq!(t.waiting(), 5);
+    tick();
+    assert_eq!(*order.borrow(), vec![0, 1]);
+    tick();
+    assert_eq!(*order.borrow(), vec![0, 1, 2, 3]);
+    tick();
+    assert_eq!(*order.borrow(), vec![0, 1, 2, 3, 4]);
+    assert!(waiting.iter().all(|w| w.is_fulfilled()));
+}
+
+#[test]
+fn throttle_answers_false_when_max_promises_wait() {
+    let t = Throttle::with_sleeper(1, 2, tick_clock()).unwrap();
+    let _now = t.wait('a');
+    let (w1, w2) = (t.wait('a'), t.wait('a'));
+    assert!(w1.is_pending() && w2.is_pending());
+    assert_eq!(t.wait('a').state(), State::Fulfilled(false));
+    let _b = t.wait('b'); // still allowed: not a waiting promise
+    assert_eq!(t.wait('b').state(), State::Fulfilled(false), "max counts over all keys");
+}
+
+#[test]
+fn a_canceled_throttle_waiter_frees_its_place() {
+    let t = Throttle::with_sleeper(1, 1, tick_clock()).unwrap();
+    let _now = t.wait(0);
+    let w = t.wait(0);
+    w.cancel();
+    assert!(w.is_canceled());
+    assert_eq!(t.waiting(), 0);
+    let next = t.wait(0);
+    assert!(next.is_pending());
+    tick();
+    assert_eq!(next.state(), State::Fulfilled(true));
+}
+
+#[test]
+fn the_throttle_clock_stops_when_unused() {
+    let t = Throttle::with_sleeper(1, 5, tick_clock()).unwrap();
+    let _now = t.wait(0);
+    assert_eq!(lwt::paused_count(), 1, "the clock ticks");
+    tick();
+    tick();
+    assert_eq!(lwt::paused_count(), 0, "no key was used in the last second");
+    assert_eq!(t.wait(0).state(), State::Fulfilled(true));
+}
+
+#[test]
+fn a_failing_throttle_clock_rejects_the_waiters() {
+    let broken: Sleeper = Rc::new(|_| pause().bind(|()| lwt::rejected(Error::failure("no clock"))));
+    let t = Throttle::with_sleeper(1, 5, broken).unwrap();
+    let _now = t.wait(0);
+    let w = t.wait(0);
+    assert_eq!(rejected_with(&w).message(), "no clock");
+}
+
+// -------------------------------------------------------------- timeout
+
+fn counter() -> (Rc<Cell<u32>>, impl FnMut() + 'static) {
+    let n = Rc::new(Cell::new(0));
+    let m = n.clone();
+    (n, move || m.set(m.get() + 1))
+}
+
+#[test]
+fn a_timeout_fires_on_the_tick_after_its_duration() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (fired, action) = counter();
+    let t = wheel.create(1, action).unwrap();
+    t.start();
+    assert!(t.is_started());
+    tick();
+    assert_eq!(fired.get(), 0, "never early");
+    tick();
+    assert_eq!(fired.get(), 1);
+    assert!(!t.is_started());
+    tick();
+    assert_eq!(lwt::paused_count(), 0, "the clock stopped with nothing started");
+}
+
+#[test]
+fn a_timeout_that_is_not_started_never_fires() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (fired, action) = counter();
+    let _t = wheel.create(1, action).unwrap();
+    assert_eq!(lwt::paused_count(), 0, "no clock without a started timeout");
+    for _ in 0..3 {
+        tick();
+    }
+    assert_eq!(fired.get(), 0);
+}
+
+#[test]
+fn starting_twice_fires_once() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (fired, action) = counter();
+    let t = wheel.create(1, action).unwrap();
+    t.start();
+    t.start();
+    assert_eq!(wheel.started(), 1);
+    for _ in 0..4 {
+        tick();
+    }
+    assert_eq!(fired.get(), 1);
+}
+
+#[test]
+fn an_action_can_restart_its_own_timeout() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let completions = Rc::new(Cell::new(0));
+    let me: Rc<RefCell<Option<lwt::timeout::Timeout>>> = Rc::new(RefCell::new(None));
+    let (c, m) = (completions.clone(), me.clone());
+    let t = wheel
+        .create(1, move || {
+            c.set(c.get() + 1);
+            if c.get() < 2 {
+                if let Some(t) = &*m.borrow() {
+                    t.start();
+                }
+            }
+        })
+        .unwrap();
+    *me.borrow_mut() = Some(t.clone());
+    t.start();
+    for _ in 0..6 {
+        tick();
+    }
+    assert_eq!(completions.get(), 2);
+    me.borrow_mut().take();
+}
+
+#[test]
+fn a_stopped_timeout_does_not_fire() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (fired, action) = counter();
+    let t = wheel.create(1, action).unwrap();
+    t.start();
+    t.stop();
+    assert!(!t.is_started());
+    for _ in 0..3 {
+        tick();
+    }
+    assert_eq!(fired.get(), 0);
+}
+
+#[test]
+fn stopping_a_timeout_that_is_not_started_does_nothing() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let t = wheel.create(1, || ()).unwrap();
+    t.stop();
+    assert!(!t.is_started());
+    assert_eq!(wheel.started(), 0);
+}
+
+#[test]
+fn a_zero_delay_is_an_invalid_argument() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    assert_eq!(wheel.create(0, || ()).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    let t = wheel.create(1, || ()).unwrap();
+    assert_eq!(t.change(0).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(t.delay(), 1);
+}
+
+#[test]
+fn change_before_start_sets_the_duration() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (fired, action) = counter();
+    let t = wheel.create(5, action).unwrap();
+    t.change(1).unwrap();
+    assert!(!t.is_started(), "change does not start");
+    t.start();
+    tick();
+    tick();
+    assert_eq!(fired.get(), 1);
+}
+
+#[test]
+fn change_after_start_restarts_with_the_new_duration() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (fired, action) = counter();
+    let t = wheel.create(5, action).unwrap();
+    t.start();
+    t.change(1).unwrap();
+    tick();
+    tick();
+    assert_eq!(fired.get(), 1);
+}
+
+#[test]
+fn two_timeouts_fire_at_their_own_ticks() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (one, a1) = counter();
+    let (two, a2) = counter();
+    wheel.create(1, a1).unwrap().start();
+    wheel.create(2, a2).unwrap().start();
+    tick();
+    tick();
+    assert_eq!((one.get(), two.get()), (1, 0));
+    tick();
+    assert_eq!((one.get(), two.get()), (1, 1));
+}
+
+#[test]
+fn simultaneous_timeouts_fire_on_the_same_tick_in_start_order() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let order = Rc::new(RefCell::new(Vec::new()));
+    for i in 0..3 {
+        let o = order.clone();
+        wheel.create(1, move || o.borrow_mut().push(i)).unwrap().start();
+    }
+    tick();
+    tick();
+    assert_eq!(*order.borrow(), vec![0, 1, 2]);
+}
+
+#[test]
+fn stopping_the_first_of_two_timeouts_leaves_the_second() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (one, a1) = counter();
+    let (two, a2) = counter();
+    let t1 = wheel.create(1, a1).unwrap();
+    t1.start();
+    wheel.create(2, a2).unwrap().start();
+    t1.stop();
+    for _ in 0..3 {
+        tick();
+    }
+    assert_eq!((one.get(), two.get()), (0, 1));
+}
+
+#[test]
+fn a_longer_timeout_started_later_keeps_the_others_on_time() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (short, a1) = counter();
+    let (long, a2) = counter();
+    wheel.create(2, a1).unwrap().start();
+    tick();
+    let t = wheel.create(5, a2).unwrap(); // the wheel grows
+    t.start();
+    tick();
+    assert_eq!(short.get(), 0);
+    tick();
+    assert_eq!(short.get(), 1, "the first one still fires on its tick");
+    for _ in 0..3 {
+        tick();
+    }
+    assert_eq!(long.get(), 0, "five seconds: the sixth tick after its start");
+    tick();
+    assert_eq!(long.get(), 1);
+}
+
+#[test]
+fn a_panicking_action_goes_to_the_exception_handler() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    wheel.set_exn_handler(move |e| s.borrow_mut().push(e.message()));
+    let (after, a2) = counter();
+    wheel.create(1, || panic!("Exit")).unwrap().start();
+    wheel.create(1, a2).unwrap().start();
+    tick();
+    tick();
+    assert_eq!(*seen.borrow(), vec!["Exit".to_string()]);
+    assert_eq!(after.get(), 1, "the other actions still run");
+}
+
+#[test]
+fn by_default_a_panicking_action_goes_to_the_async_exception_hook() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    let previous = lwt::set_async_exception_hook(move |e| s.borrow_mut().push(e.message()));
+    let wheel = Wheel::with_sleeper(tick_clock());
+    wheel.create(1, || panic!("Exit")).unwrap().start();
+    tick();
+    tick();
+    drop(lwt::set_async_exception_hook(previous));
+    assert_eq!(*seen.borrow(), vec!["Exit".to_string()]);
+}
+
+#[test]
+fn a_failing_clock_is_reported_and_a_later_start_restarts_it() {
+    let fail = Rc::new(Cell::new(true));
+    let f = fail.clone();
+    let wheel = Wheel::with_sleeper(Rc::new(move |_| {
+        if f.get() {
+            lwt::rejected(Error::failure("no clock"))
+        } else {
+            pause()
+        }
+    }));
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    wheel.set_exn_handler(move |e| s.borrow_mut().push(e.message()));
+    let (fired, action) = counter();
+    let t = wheel.create(1, action).unwrap();
+    t.start();
+    assert_eq!(*seen.borrow(), vec!["no clock".to_string()]);
+    fail.set(false);
+    t.start();
+    tick();
+    tick();
+    assert_eq!(fired.get(), 1);
+}
+
+#[test]
+fn the_default_wheel_makes_timeouts_on_the_event_loop() {
+    let t = lwt::timeout::create(30, || ()).unwrap();
+    assert!(!t.is_started());
+    assert_eq!(t.delay(), 30);
+    assert!(lwt::timeout::create(0, || ()).is_err());
+}

@@ -18,6 +18,8 @@ pub mod retry;
 pub mod seq;
 pub mod stream;
 pub mod sync;
+pub mod throttle;
+pub mod timeout;
 #[cfg(feature = "unix")]
 pub mod unix;
 
