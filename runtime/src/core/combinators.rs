@@ -291,16 +291,19 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
         return r;
     }
     let out = Node::new(HowToCancel::Several(targets.clone()));
-    let done = Rc::new(Cell::new(false));
+    // The first input to resolve takes the result node and the inputs to
+    // cancel out of this shared slot. The callbacks left on the other inputs
+    // then hold nothing: a long-lived input (`choose([stop.clone(), next()])`
+    // in a loop) must not keep every finished race and its inputs alive until
+    // it resolves. (Lwt removes such callbacks; ours stay, but empty.)
+    let slot = Rc::new(RefCell::new(Some((out.clone(), targets))));
     for p in ps {
         let Some(root) = p.root() else { continue };
-        let out = out.clone();
-        let done = done.clone();
-        let targets = targets.clone();
+        let slot = slot.clone();
         root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
-            if done.replace(true) {
+            let Some((out, targets)) = slot.borrow_mut().take() else {
                 return;
-            }
+            };
             let outcome = node.take_outcome();
             if cancel {
                 cancel_all(&targets);
@@ -386,16 +389,27 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
     }
     let out = Node::new(HowToCancel::Several(targets.clone()));
     // Every input is pending: keep them all, so the first callback can look
-    // at the others' states.
-    let inputs: Rc<RefCell<Option<Vec<Promise<T>>>>> = Rc::new(RefCell::new(None));
+    // at the others' states. The first callback takes them, with the result
+    // node and the inputs to cancel, out of one shared slot, so the callbacks
+    // left on the other inputs hold nothing (see `race`).
     let roots: Vec<Rc<Node<T>>> = ps.iter().filter_map(Promise::root).collect();
-    *inputs.borrow_mut() = Some(ps);
+    let slot = Rc::new(RefCell::new(Some((out.clone(), ps, targets))));
     for root in roots {
-        let out = out.clone();
-        let inputs = inputs.clone();
-        let targets = targets.clone();
+        let slot = slot.clone();
         root.add_callback(Callback::regular(move |_: &Rc<Node<T>>| {
-            let Some(ps) = inputs.borrow_mut().take() else { return };
+            let Some((out, ps, targets)) = slot.borrow_mut().take() else {
+                return;
+            };
+            // An input fulfilled a moment ago may still be lent to one of its
+            // own observers (an `on_success` up the stack, which resolved the
+            // input whose callback this is): its value cannot be moved out
+            // yet, and taking it failed with an internal error. That input's
+            // own callback has not run (the slot was full) and comes right
+            // after the observer: leave the split to it.
+            if ps.iter().any(|p| p.root().is_some_and(|r| r.value_lent())) {
+                *slot.borrow_mut() = Some((out, ps, targets));
+                return;
+            }
             let r = split_now(ps);
             if cancel {
                 cancel_all(&targets);

@@ -15,7 +15,13 @@
 //!
 //! Deliberate differences from Lwt_direct: `spawn` starts the task at once
 //! (Lwt queues it until the main loop turns), and canceling the promise of a
-//! spawned task drops the future (Lwt ignores the cancel).
+//! spawned task drops the future (Lwt ignores the cancel). A task runs,
+//! across all its `.await`s, with the storage ([`with_value`] keys) in effect
+//! where it was spawned, as a callback runs with the storage of its
+//! registration (Lwt_direct starts each task with empty storage, which its
+//! own `Storage.set` then fills; lwt-rs has no task-local setter).
+//!
+//! [`with_value`]: crate::with_value
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -31,6 +37,7 @@ use super::error::{panic_message, Error};
 use super::hook;
 use super::node::{HowToCancel, Node};
 use super::promise::{Promise, Repr};
+use super::storage::{self, Snapshot};
 
 impl<T: 'static> Future for Promise<T> {
     type Output = Result<T, Error>;
@@ -59,6 +66,11 @@ type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 struct Task {
     future: RefCell<Option<BoxFuture>>,
+    /// The storage (`with_value` keys) in effect when the task was spawned:
+    /// every poll runs with it, as every Lwt callback runs with the storage
+    /// of its registration (Lwt rule 41; Lwt_direct keeps a task's storage
+    /// across `await`).
+    storage: Snapshot,
     /// Queued to be polled (so a task is queued once however often woken).
     queued: Cell<bool>,
     canceled: Cell<bool>,
@@ -182,7 +194,10 @@ fn poll_task(id: usize) {
     let mut cx = Context::from_waker(&waker);
     // The future runs user code: the task's own wrapper turns a panic into
     // a rejection, so polling never unwinds through here.
-    let done = super::context::run_nested(|| fut.as_mut().poll(&mut cx).is_ready());
+    // Without the task's own storage, a task resumed by a waker would see
+    // the storage of whoever resolved the promise it awaited.
+    let snap = task.storage.clone();
+    let done = super::context::run_nested(|| storage::with_captured(snap, || fut.as_mut().poll(&mut cx).is_ready()));
     if done || task.canceled.get() {
         remove(id);
     } else {
@@ -253,6 +268,7 @@ pub fn spawn<T: 'static>(fut: impl Future<Output = Result<T, Error>> + 'static) 
     });
     let task = Rc::new(Task {
         future: RefCell::new(Some(wrapped)),
+        storage: storage::capture(),
         queued: Cell::new(false),
         canceled: Cell::new(false),
     });

@@ -28,7 +28,9 @@
 //! chain is therefore a reference cycle until it resolves, like in Lwt where
 //! the GC collects it. To keep abandoned chains from leaking, a `wait()` node
 //! whose last resolver is dropped while it is pending — it can then never
-//! resolve — drops its callbacks and its cancellation link.
+//! resolve — drops its callbacks and its cancellation link; and a bind whose
+//! callback is thereby dropped unrun does the same for its own node
+//! ([`Orphan`]), so the whole chain hanging from the abandoned promise goes.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -220,6 +222,12 @@ impl<T: 'static> Node<T> {
         }
     }
 
+    /// Whether this node's value is lent to a running observer right now, so
+    /// that its only consumer cannot move it out yet.
+    pub(crate) fn value_lent(&self) -> bool {
+        self.cloner.get().is_none() && self.st.try_borrow_mut().is_err()
+    }
+
     /// Attaches a callback to a root; runs it at once if already resolved.
     pub(crate) fn add_callback(self: &Rc<Self>, cb: Callback<T>) {
         // A resolved node may be borrowed by an observer that is running
@@ -366,6 +374,70 @@ impl<T: 'static> Node<T> {
         };
         if let Some(cbs) = dropped {
             dispose(Box::new(cbs));
+        }
+    }
+}
+
+/// Held by a bind's callback for the bind's own node: if the callback is
+/// dropped without having run, that node can never resolve, and neither can
+/// anything waiting on it.
+///
+/// Dropping the last resolver of a `wait()` node drops its callbacks (see
+/// [`Node::resolver_dropped`]), which frees the first bind of a chain; but the
+/// second bind's node and the first one still hold each other (a callback
+/// one way, a cancellation link the other), so without this guard a chain of
+/// two or more binds on an abandoned `wait()` promise leaked.
+pub(crate) struct Orphan<T: 'static>(Option<Rc<Node<T>>>);
+
+impl<T: 'static> Orphan<T> {
+    pub(crate) fn new(node: Rc<Node<T>>) -> Orphan<T> {
+        Orphan(Some(node))
+    }
+
+    /// The callback runs: hand the node over, disarming the guard.
+    pub(crate) fn take(mut self) -> Rc<Node<T>> {
+        match self.0.take() {
+            Some(n) => n,
+            None => unreachable!("an orphan guard is taken once"),
+        }
+    }
+}
+
+impl<T: 'static> Drop for Orphan<T> {
+    fn drop(&mut self) {
+        if let Some(node) = self.0.take() {
+            node.orphaned();
+        }
+    }
+}
+
+impl<T: 'static> Node<T> {
+    /// The callback that was to resolve this (bind) node was dropped unrun:
+    /// nothing can resolve it any more, so drop what it holds, as
+    /// [`Node::resolver_dropped`] does for a `wait()` node. Its cancellation
+    /// link goes too: it led only to the promise that will never resolve.
+    fn orphaned(self: &Rc<Self>) {
+        // This runs in a destructor, which must not panic: a node borrowed
+        // right now is being resolved, so there is nothing to free.
+        if self.st.try_borrow_mut().is_err() {
+            return;
+        }
+        let root = self.root();
+        if root.resolvers.get() > 0 {
+            return;
+        }
+        let dropped = {
+            let Ok(mut st) = root.st.try_borrow_mut() else { return };
+            match &mut *st {
+                St::Pending(p) => Some((
+                    std::mem::replace(&mut p.callbacks, Callbacks::Empty),
+                    std::mem::replace(&mut p.cancel, HowToCancel::Not),
+                )),
+                _ => None,
+            }
+        };
+        if let Some(held) = dropped {
+            dispose(Box::new(held));
         }
     }
 }

@@ -24,7 +24,7 @@ use super::cancel;
 use super::context;
 use super::error::Error;
 use super::hook::{self, protect};
-use super::node::{HowToCancel, Node, St};
+use super::node::{HowToCancel, Node, Orphan, St};
 use super::storage;
 
 /// A promise of a `T`: pending, fulfilled with a `T`, or rejected with an
@@ -159,9 +159,12 @@ impl<T: 'static> Promise<T> {
                     return call_now(move || f(outcome));
                 }
                 let p3 = Node::<U>::new(HowToCancel::One(root.clone()));
-                let out = p3.clone();
+                // Frees the chain hanging from `p3` if this callback is
+                // dropped unrun (see `Orphan`).
+                let out = Orphan::new(p3.clone());
                 let snap = storage::capture();
                 root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
+                    let out = out.take();
                     let outcome = node.take_outcome();
                     let p2 = storage::with_captured(snap, || protect(move || f(outcome)));
                     become_(&out, p2);
@@ -394,11 +397,25 @@ impl<T: 'static> Promise<T> {
                 let st = root.st.borrow();
                 match &*st {
                     St::Fulfilled(v) => f(State::Fulfilled(v)),
-                    St::Rejected(e) => f(State::Rejected(e.clone())),
-                    St::Taken => f(State::Rejected(Error::invalid_argument(
-                        "the promise's value was already taken by its consumer",
-                    ))),
-                    _ => f(State::Pending),
+                    St::Rejected(e) => {
+                        let e = e.clone();
+                        drop(st);
+                        f(State::Rejected(e))
+                    }
+                    St::Taken => {
+                        drop(st);
+                        f(State::Rejected(Error::invalid_argument(
+                            "the promise's value was already taken by its consumer",
+                        )))
+                    }
+                    _ => {
+                        // Release the node before calling `f`: a closure that
+                        // resolves this promise or attaches a callback to it
+                        // must not find it borrowed (which made `wakeup` claim
+                        // "already resolved" and `on_success` panic).
+                        drop(st);
+                        f(State::Pending)
+                    }
                 }
             }
         }

@@ -167,8 +167,7 @@ pub fn abandon_yielded_and_paused() {
 
 macro_rules! iter_hooks {
     ($name:ident, $key:ident, $when:literal) => {
-        #[doc = concat!("Hooks called ", $when, " of every loop iteration (Lwt_main's `",
-                                                                    stringify!($name), "`).")]
+        #[doc = concat!("Hooks called ", $when, " of every loop iteration (Lwt_main's `", stringify!($name), "`).")]
         ///
         /// Hooks are per thread; they run in list order.
         pub mod $name {
