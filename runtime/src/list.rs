@@ -9,7 +9,7 @@
 //!   the walk and rejects the result.
 //! - `_p` (parallel): `f` runs on **every** element at once, in order, and
 //!   the result waits for all their promises; it then rejects with the
-//!   earliest rejection, if any (like [`all`](crate::all)).
+//!   earliest rejection, if any (like [`all`](crate::all())).
 //!
 //! Results always keep the input order (`map_p` too). A panic in `f` counts
 //! as a rejection of that element's promise. Serial walks over already

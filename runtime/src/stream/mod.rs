@@ -74,7 +74,7 @@
 //! | `to_list`, `to_string` | [`Stream::to_list`], [`Stream::to_string`] |
 //! | `map(_s)`, `filter(_s)`, `filter_map(_s)`, `map_list(_s)`, `flatten` | methods of the same names |
 //! | `fold(_s)`, `iter(_s/_p/_n)`, `find(_s)`, `find_map(_s)` | methods of the same names |
-//! | `choose`, `combine`, `append`, `concat`, `wrap_exn` | [`choose`], [`combine`], [`append`], [`concat`], [`Stream::wrap_exn`] |
+//! | `choose`, `combine`, `append`, `concat`, `wrap_exn` | [`choose`], [`combine`], [`append`], [`concat()`], [`Stream::wrap_exn`] |
 //! | `Closed`, `Full`, `Empty` | [`Closed`], [`Full`], [`Empty`] |
 
 mod combinators;

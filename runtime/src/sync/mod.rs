@@ -5,7 +5,7 @@
 //! (`lwt::mutex`, `lwt::condition`, `lwt::mvar`, `lwt::pool`, `lwt::switch`).
 //!
 //! Every blocking operation here queues a *cancelable* waiter (a
-//! [`task`](crate::task)) in first-in, first-out order, as Lwt does (its rule
+//! [`task`](crate::task())) in first-in, first-out order, as Lwt does (its rule
 //! 52): the resource is handed straight to the oldest waiter, and canceling a
 //! waiter removes it from the queue, so it never receives the resource. The
 //! handles ([`mutex::Mutex`], [`condition::Condition`], ...) are cheap to clone
