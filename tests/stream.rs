@@ -332,9 +332,8 @@ fn waiting_readers_get_successive_pushed_elements() {
     for i in 0..3 {
         push.push(i).unwrap();
     }
-    let mut got: Vec<u32> = readers.iter().map(fulfilled).collect();
-    got.sort();
-    assert_eq!(got, vec![0, 1, 2]);
+    let got: Vec<u32> = readers.iter().map(fulfilled).collect();
+    assert_eq!(got, vec![0, 1, 2], "in the order the readers came");
 }
 
 // ------------------------------------------------------------- bounded
