@@ -9,6 +9,9 @@
 //! canceling one removes it from its queue (a canceled writer's value is
 //! dropped, never stored).
 //!
+//! Deliberate differences from Lwt: none in behaviour; the variable is a
+//! handle ([`Mvar`] is `Clone`, every clone is the same variable).
+//!
 //! | Lwt | lwt-rs |
 //! |---|---|
 //! | `Lwt_mvar.create v`, `create_empty ()` | [`create`], [`create_empty`], [`Mvar::new`], [`Mvar::empty`] |
