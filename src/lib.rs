@@ -10,7 +10,9 @@ pub use lwt_macros::{lwt_assert, lwt_for, lwt_if, lwt_let, lwt_match, lwt_try, l
 /// a thin layer over the public one, named in its doc.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(not(feature = "unix"))]
     use std::cell::RefCell;
+    #[cfg(not(feature = "unix"))]
     use std::rc::Rc;
 
     use crate::{Error, Promise};
@@ -142,8 +144,15 @@ pub mod __private {
         crate::rejected(Error::failure(message).with_site(file, line))
     }
 
-    /// Drives `p` to its outcome: pauses and woken tasks are run until it
-    /// resolves. (Stands in for the event loop, which will take over.)
+    /// Drives `p` to its outcome with the event loop (`lwt::main::run`).
+    #[cfg(feature = "unix")]
+    pub fn drive<T: 'static>(p: Promise<T>) -> Result<T, Error> {
+        crate::main::run(p)
+    }
+
+    /// Drives `p` to its outcome without an event loop (the `unix` feature
+    /// is off): pauses and woken tasks are run until it resolves.
+    #[cfg(not(feature = "unix"))]
     pub fn drive<T: 'static>(p: Promise<T>) -> Result<T, Error> {
         let slot = Rc::new(RefCell::new(None));
         let fill = slot.clone();
@@ -163,9 +172,17 @@ pub mod __private {
         })
     }
 
+    /// Runs the exit hooks registered with `lwt::main::at_exit`.
+    fn exit_hooks() {
+        #[cfg(feature = "unix")]
+        crate::main::run_exit_hooks();
+    }
+
     /// `#[lwt::main]`: the value, or `Fatal error: ...` and exit code 2.
     pub fn run_main<T: 'static>(p: Promise<T>) -> T {
-        match drive(p) {
+        let outcome = drive(p);
+        exit_hooks();
+        match outcome {
             Ok(v) => v,
             Err(e) => {
                 eprintln!("Fatal error: {e:#}");

@@ -403,3 +403,25 @@ impl<T: 'static> CloneUnit for Promise<T> {
         p
     }
 }
+
+#[test]
+fn run_reports_a_promise_nothing_can_resolve_instead_of_hanging() {
+    let (never, _resolver) = lwt::wait::<()>();
+    let e = lwt::main::run(never).unwrap_err();
+    assert!(e.message().contains("can never resolve"), "{e}");
+}
+
+#[test]
+fn run_keeps_waiting_while_a_timer_can_still_resolve_the_promise() {
+    let (p, r) = lwt::wait::<u8>();
+    let timer = lwt::unix::sleep(std::time::Duration::from_millis(2)).map(move |()| r.wakeup(7));
+    assert_eq!(lwt::main::run(p).unwrap(), 7);
+    assert!(timer.is_fulfilled());
+}
+
+#[test]
+fn run_keeps_waiting_while_an_async_task_is_alive() {
+    // A task waiting on a worker's result: the loop must not give up on it.
+    let p = lwt::spawn(async { lwt::preemptive::detach(|| 5u8).await });
+    assert_eq!(lwt::main::run(p).unwrap(), 5);
+}

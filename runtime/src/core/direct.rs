@@ -139,6 +139,12 @@ pub fn set_remote_wake_notifier(f: Arc<dyn Fn() + Send + Sync>) {
     });
 }
 
+/// The number of tasks made by [`spawn`] on this thread that have not
+/// finished (a task waiting on a future from another thread is one of them).
+pub fn live_tasks() -> usize {
+    TASKS.with(|t| t.borrow().iter().filter(|t| t.is_some()).count())
+}
+
 /// Whether pauses or woken tasks are waiting: the event loop must not block.
 pub fn has_ready_work() -> bool {
     super::pause::has_paused()

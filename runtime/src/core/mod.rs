@@ -37,7 +37,7 @@ mod storage;
 pub use cancel::{no_cancel, protected, wrap_in_cancelable};
 pub use combinators::{all, both, choose, join, nchoose, nchoose_split, npick, pick};
 pub use context::live_promises;
-pub use direct::{has_ready_work, set_remote_wake_notifier, spawn, spawn_in_the_background, yield_now};
+pub use direct::{has_ready_work, live_tasks, set_remote_wake_notifier, spawn, spawn_in_the_background, yield_now};
 pub use error::{Error, ErrorKind};
 pub use hook::{async_, dont_wait, ignore_result, set_async_exception_hook};
 pub use pause::{abandon_paused, pause, paused_count, register_pause_notifier, wakeup_paused};

@@ -280,6 +280,11 @@ impl Engine {
 
     // ----- signals ---------------------------------------------------------
 
+    /// How many signal handlers this loop has installed.
+    pub(crate) fn signal_handler_count(&self) -> usize {
+        self.signals.borrow().len()
+    }
+
     pub(crate) fn add_signal_handler(&self, sig: i32, f: SignalHandler) -> (usize, bool) {
         let mut s = self.signals.borrow_mut();
         let first = !s.iter().any(|(_, (n, _))| *n == sig);

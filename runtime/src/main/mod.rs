@@ -89,6 +89,11 @@ impl Drop for RunningGuard {
 /// Runs the event loop of this thread until `p` resolves, and returns its
 /// value or its rejection (Lwt's `Lwt_main.run`).
 ///
+/// If `p` can never resolve — nothing is ready and nothing is registered
+/// that could resolve it (no timer, I/O wait, worker job, child wait, signal
+/// handler or async task) — `run` returns a failure instead of blocking
+/// forever, as Lwt would.
+///
 /// If `p` is already resolved no iteration runs. Calling `run` from inside a
 /// callback of a running loop returns `Err` with a
 /// [`Failure`](crate::ErrorKind::Failure) at once: the loop is not
@@ -127,8 +132,35 @@ fn drive<T: 'static>(engine: &Engine, p: Promise<T>) -> Result<T, Error> {
         if let Some(r) = slot.borrow_mut().take() {
             return r;
         }
+        if stuck(engine) {
+            return Err(Error::failure(STUCK));
+        }
         iteration(engine);
     }
+}
+
+const STUCK: &str = "lwt::main::run: the promise can never resolve: nothing is left that could resolve it \
+                     (no pause, timer, I/O wait, job, child wait, signal handler or async task is pending)";
+
+/// Whether the loop would block forever: nothing is ready and nothing is
+/// registered that could ever make something ready.
+///
+/// Lwt blocks forever here (`Lwt_main.run (fst (Lwt.wait ()))` is its
+/// "run forever" idiom). We report it instead, as Go reports "all
+/// goroutines are asleep": a program in this state can only hang. The test
+/// is conservative: anything that another thread or the OS might complete —
+/// fd waits, timers, jobs on worker threads (the only senders of
+/// `run_in_main`), child waits, signal handlers, and async tasks (a foreign
+/// future may be woken from any thread) — keeps the loop waiting.
+fn stuck(engine: &Engine) -> bool {
+    !crate::core::has_ready_work()
+        && engine.io_counts() == (0, 0)
+        && engine.timer_count() == 0
+        && engine.job_count() == 0
+        && engine.signal_handler_count() == 0
+        && crate::unix::wait_count() == 0
+        && crate::core::live_tasks() == 0
+        && !engine.remote.has_pending()
 }
 
 fn call_hooks(which: &'static std::thread::LocalKey<Hooks<IterHook>>) {
