@@ -8,6 +8,7 @@
 #![allow(special_module_name)]
 
 pub mod core;
+pub mod list;
 #[cfg(feature = "unix")]
 pub mod io;
 #[cfg(feature = "unix")]
@@ -17,7 +18,15 @@ pub mod preemptive;
 #[cfg(feature = "unix")]
 pub mod process;
 pub mod result;
+pub mod retry;
+pub mod seq;
+pub mod stream;
+pub mod sync;
+pub mod throttle;
+pub mod timeout;
 #[cfg(feature = "unix")]
 pub mod unix;
+
+pub use sync::{condition, mutex, mvar, pool, switch};
 
 pub use crate::core::*;
