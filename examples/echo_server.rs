@@ -31,10 +31,10 @@ fn handle(ic: InputChannel, oc: OutputChannel) -> Promise<()> {
 /// then sees the end of its input), and collect every reply.
 fn client(addr: SockAddr) -> Promise<Vec<String>> {
     io::with_connection(addr, |ic, oc| {
-        let lines = vec!["hello", "lwt-rs", "is listening"];
-        io::write_lines(&oc, lines)
+        let lines = lwt::stream::of_list(["hello", "lwt-rs", "is listening"]);
+        io::write_lines(&oc, &lines)
             .bind(move |()| io::close(&oc))
-            .bind(move |()| io::read_lines(&ic).to_vec())
+            .bind(move |()| io::read_lines(&ic).to_list())
     })
 }
 

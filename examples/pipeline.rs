@@ -54,7 +54,7 @@ fn main() {
         }
 
         // 4. pmap_lines: a stream of lines in, a stream of lines out.
-        let! shouted = process::pmap_lines(Command::new("tr").args(["a-z", "A-Z"]), vec!["stream", "of lines"]).to_vec();
+        let! shouted = process::pmap_lines(Command::new("tr").args(["a-z", "A-Z"]), &lwt::stream::of_list(["stream", "of lines"])).to_list();
         println!("4. pmap_lines through tr: {shouted:?}");
 
         // 5. exec: only the exit status.

@@ -187,14 +187,14 @@ fn read_to_end_reads_everything_through_a_pipe() {
 #[test]
 fn read_lines_is_a_stream_that_ends_with_the_input() {
     let ic = input(b"1\n2\n3");
-    let lines = ok(io::read_lines(&ic).to_vec());
+    let lines = ok(io::read_lines(&ic).to_list());
     assert_eq!(lines, ["1", "2", "3"]);
 }
 
 #[test]
 fn read_chars_is_a_stream_of_bytes() {
     let ic = input(b"xyz");
-    assert_eq!(ok(io::read_chars(&ic).to_vec()), b"xyz");
+    assert_eq!(ok(io::read_chars(&ic).to_list()), b"xyz");
 }
 
 #[test]
@@ -303,8 +303,8 @@ fn write_from_takes_what_fits_and_write_from_exactly_takes_everything() {
 fn write_lines_and_write_chars_write_every_item() {
     let (ic, oc) = io::pipe().unwrap();
     let oc2 = oc.clone();
-    let p = io::write_lines(&oc, vec!["l1", "l2"])
-        .bind(move |()| io::write_chars(&oc2, b"ab".to_vec()))
+    let p = io::write_lines(&oc, &lwt::stream::of_list(["l1", "l2"]))
+        .bind(move |()| io::write_chars(&oc2, &lwt::stream::of_list(*b"ab")))
         .bind(move |()| io::close(&oc));
     ok(p);
     assert_eq!(ok(io::read_to_end(&ic)), b"l1\nl2\nab");
@@ -477,7 +477,9 @@ fn canceling_a_pending_read_frees_the_channel() {
 fn a_read_that_times_out_leaves_the_channel_usable() {
     let (ic, oc) = io::pipe().unwrap();
     let ic2 = ic.clone();
-    let e = err(lwt::unix::with_timeout(Duration::from_millis(10), move || io::read_line(&ic2)));
+    let e = err(lwt::unix::with_timeout(Duration::from_millis(10), move || {
+        io::read_line(&ic2)
+    }));
     assert!(e.is_timeout());
     assert!(!io::is_busy(&ic) && !io::is_closed(&ic));
     ok(io::write_line(&oc, "late but fine").bind(move |()| io::flush(&oc)));
@@ -505,7 +507,7 @@ fn concurrent_writers_in_atomic_blocks_never_interleave() {
         .collect();
     let oc2 = oc.clone();
     let done = lwt::join(writers).bind(move |()| io::close(&oc2));
-    let (lines, ()) = ok(lwt::both(io::read_lines(&ic).to_vec(), done));
+    let (lines, ()) = ok(lwt::both(io::read_lines(&ic).to_list(), done));
     assert_eq!(lines.len(), 1000);
     for (k, chunk) in lines.chunks(20).enumerate() {
         let w = chunk[0].split(':').next().unwrap().to_string();
@@ -676,9 +678,12 @@ fn zero_reads_zeros_and_null_swallows_everything() {
 #[test]
 fn lines_written_to_a_file_are_read_back() {
     let path = temp_path("lines");
-    ok(io::lines_to_file(&path, vec!["alpha", "beta", "gamma"]));
-    assert_eq!(ok(io::lines_of_file(&path).to_vec()), ["alpha", "beta", "gamma"]);
-    assert_eq!(ok(io::chars_of_file(&path).to_vec()).len(), 17);
+    ok(io::lines_to_file(
+        &path,
+        &lwt::stream::of_list(["alpha", "beta", "gamma"]),
+    ));
+    assert_eq!(ok(io::lines_of_file(&path).to_list()), ["alpha", "beta", "gamma"]);
+    assert_eq!(ok(io::chars_of_file(&path).to_list()).len(), 17);
     assert_eq!(ok(io::file_length(&path)), 17);
     std::fs::remove_file(path).unwrap();
 }
@@ -754,9 +759,9 @@ fn a_server_echoes_lines_to_a_client() {
     })
     .bind(|server| {
         io::with_connection(server.addr().clone(), |ic, oc| {
-            io::write_lines(&oc, vec!["ping", "pong"])
+            io::write_lines(&oc, &lwt::stream::of_list(["ping", "pong"]))
                 .bind(move |()| io::close(&oc))
-                .bind(move |()| io::read_lines(&ic).to_vec())
+                .bind(move |()| io::read_lines(&ic).to_list())
         })
         .bind(move |lines| server.shutdown().map(move |()| lines))
     });
@@ -861,7 +866,7 @@ fn closing_the_output_side_lets_the_peer_see_the_end_while_we_still_read() {
     })
     .bind(|server| {
         io::with_connection(server.addr().clone(), |ic, oc| {
-            io::write_lines(&oc, vec!["a", "b", "c"])
+            io::write_lines(&oc, &lwt::stream::of_list(["a", "b", "c"]))
                 .bind(move |()| io::close(&oc))
                 .bind(move |()| io::read_line(&ic))
         })

@@ -188,14 +188,18 @@ fn pmap_pipes_ten_megabytes_through_cat() {
 
 #[test]
 fn pmap_lines_and_pread_lines_are_streams() {
-    let out = ok(process::pmap_lines(Command::new("tr").args(["a-z", "A-Z"]), vec!["one", "two"]).to_vec());
+    let out = ok(process::pmap_lines(
+        Command::new("tr").args(["a-z", "A-Z"]),
+        &lwt::stream::of_list(["one", "two"]),
+    )
+    .to_list());
     assert_eq!(out, ["ONE", "TWO"]);
     assert_eq!(
-        ok(process::pread_lines(Command::new("seq").arg("3")).to_vec()),
+        ok(process::pread_lines(Command::new("seq").arg("3")).to_list()),
         ["1", "2", "3"]
     );
     assert_eq!(
-        ok(process::pread_chars(Command::new("printf").arg("ab")).to_vec()),
+        ok(process::pread_chars(Command::new("printf").arg("ab")).to_list()),
         b"ab"
     );
     assert_eq!(ok(process::pread_line(shell("echo first; echo second"))), "first");
@@ -319,7 +323,7 @@ fn no_zombie_when_a_stream_over_the_output_is_dropped_early() {
     // The child writes far more than a pipe holds; dropping the stream
     // closes our end, the child dies of SIGPIPE, and is reaped.
     let lines = process::pread_lines(shell("yes"));
-    assert_eq!(ok(lines.next()).as_deref(), Some("y"));
+    assert_eq!(ok(lines.get()).as_deref(), Some("y"));
     drop(lines);
     until_no_child_is_waited_for();
 }

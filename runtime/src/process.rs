@@ -70,7 +70,8 @@ use std::process::Stdio;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::io::{self as lio, InputChannel, OutputChannel, Stream};
+use crate::io::{self as lio, InputChannel, OutputChannel};
+use crate::stream::{self, Stream};
 use crate::unix::{self, ProcessStatus, ResourceUsage};
 use crate::{Error, Promise};
 
@@ -646,7 +647,7 @@ pub fn open_process_none(cmd: Command) -> Result<ProcessNone, Error> {
 /// ```
 /// use lwt::process::{self, Command};
 /// let p = process::open_process_in(Command::new("printf").arg("a\\nb\\n")).unwrap();
-/// let lines = lwt::main::run(lwt::io::read_lines(p.stdout()).to_vec()).unwrap();
+/// let lines = lwt::main::run(lwt::io::read_lines(p.stdout()).to_list()).unwrap();
 /// assert_eq!(lines, ["a", "b"]);
 /// assert!(lwt::main::run(p.close()).is_ok());
 /// ```
@@ -802,7 +803,7 @@ fn output_stream<T: 'static>(cmd: Command, next: impl Fn(&InputChannel) -> Promi
     match open_process_in(cmd) {
         Ok(p) => {
             let p = Rc::new(p);
-            Stream::from_fn(move || {
+            stream::from(move || {
                 let p = p.clone();
                 next(p.stdout()).bind(move |x| match x {
                     Some(x) => crate::resolved(Some(x)),
@@ -812,7 +813,7 @@ fn output_stream<T: 'static>(cmd: Command, next: impl Fn(&InputChannel) -> Promi
         }
         Err(e) => {
             let mut e = Some(e);
-            Stream::from_fn(move || match e.take() {
+            stream::from(move || match e.take() {
                 Some(e) => crate::rejected(e),
                 None => crate::resolved(None),
             })
@@ -826,7 +827,7 @@ fn output_stream<T: 'static>(cmd: Command, next: impl Fn(&InputChannel) -> Promi
 /// ```
 /// use lwt::process::{self, Command};
 /// let lines = process::pread_lines(Command::new("printf").arg("x\\ny\\n"));
-/// assert_eq!(lwt::main::run(lines.to_vec()).unwrap(), ["x", "y"]);
+/// assert_eq!(lwt::main::run(lines.to_list()).unwrap(), ["x", "y"]);
 /// ```
 pub fn pread_lines(cmd: Command) -> Stream<String> {
     output_stream(cmd, lio::read_line_opt)
@@ -866,11 +867,11 @@ pub fn pwrite(cmd: Command, data: impl AsRef<[u8]>) -> Promise<()> {
 
 /// Writes each line to the standard input of `cmd`, then closes it (Lwt's
 /// `pwrite_lines`).
-pub fn pwrite_lines<S: AsRef<[u8]> + 'static>(cmd: Command, lines: impl Into<Stream<S>>) -> Promise<()> {
-    let lines = lines.into();
+pub fn pwrite_lines<S: AsRef<[u8]> + 'static>(cmd: Command, lines: &Stream<S>) -> Promise<()> {
+    let lines = lines.share();
     with_process_out(cmd, move |p| {
         let stdin = p.stdin().clone();
-        lio::write_lines(&stdin, lines)
+        lio::write_lines(&stdin, &lines)
             .bind(move |()| lio::close(&stdin))
             .catch(|e| {
                 if is_broken_pipe(&e) {
@@ -917,22 +918,22 @@ pub fn pmap(cmd: Command, data: impl AsRef<[u8]>) -> Promise<String> {
 ///
 /// ```
 /// use lwt::process::{self, Command};
-/// let out = process::pmap_lines(Command::new("rev"), vec!["abc", "xy"]);
-/// assert_eq!(lwt::main::run(out.to_vec()).unwrap(), ["cba", "yx"]);
+/// let out = process::pmap_lines(Command::new("rev"), &lwt::stream::of_list(["abc", "xy"]));
+/// assert_eq!(lwt::main::run(out.to_list()).unwrap(), ["cba", "yx"]);
 /// ```
-pub fn pmap_lines<S: AsRef<[u8]> + 'static>(cmd: Command, lines: impl Into<Stream<S>>) -> Stream<String> {
+pub fn pmap_lines<S: AsRef<[u8]> + 'static>(cmd: Command, lines: &Stream<S>) -> Stream<String> {
     let p = match open_process(cmd) {
         Ok(p) => Rc::new(p),
         Err(e) => {
             let mut e = Some(e);
-            return Stream::from_fn(move || match e.take() {
+            return stream::from(move || match e.take() {
                 Some(e) => crate::rejected(e),
                 None => crate::resolved(None),
             });
         }
     };
     let stdin = p.stdin().clone();
-    let writer = lio::write_lines(&stdin, lines.into())
+    let writer = lio::write_lines(&stdin, lines)
         .bind(move |()| lio::close(&stdin))
         .catch(|e| {
             if is_broken_pipe(&e) {
@@ -941,7 +942,7 @@ pub fn pmap_lines<S: AsRef<[u8]> + 'static>(cmd: Command, lines: impl Into<Strea
                 crate::rejected(e)
             }
         });
-    Stream::from_fn(move || {
+    stream::from(move || {
         let (p, writer) = (p.clone(), writer.clone());
         lio::read_line_opt(p.stdout()).bind(move |l| match l {
             Some(l) => crate::resolved(Some(l)),

@@ -12,8 +12,8 @@ use std::rc::Rc;
 
 use super::channel::{close, Builder, Channel, Input, InputChannel, Mode, ModeKind, Output};
 use super::read::{read_char_opt, read_line_opt};
-use super::stream::Stream;
 use super::write::{write_chars, write_lines};
+use crate::stream::{self, Stream};
 use crate::unix::{self, FileKind, OpenFlag};
 use crate::{Error, Promise};
 
@@ -155,7 +155,7 @@ pub fn file_length(path: impl AsRef<Path>) -> Promise<u64> {
 fn file_stream<T: 'static>(path: PathBuf, next: impl Fn(&InputChannel) -> Promise<Option<T>> + 'static) -> Stream<T> {
     let opened: Rc<RefCell<Option<Promise<InputChannel>>>> = Rc::new(RefCell::new(None));
     let next = Rc::new(next);
-    Stream::from_fn(move || {
+    stream::from(move || {
         let ch = opened
             .borrow_mut()
             .get_or_insert_with(|| open_file(Input, &path))
@@ -176,7 +176,7 @@ fn file_stream<T: 'static>(path: PathBuf, next: impl Fn(&InputChannel) -> Promis
 /// ```
 /// let path = std::env::temp_dir().join(format!("lwt-doc-lines-{}", std::process::id()));
 /// std::fs::write(&path, "x\ny\n").unwrap();
-/// let lines = lwt::main::run(lwt::io::lines_of_file(&path).to_vec()).unwrap();
+/// let lines = lwt::main::run(lwt::io::lines_of_file(&path).to_list()).unwrap();
 /// assert_eq!(lines, ["x", "y"]);
 /// std::fs::remove_file(path).unwrap();
 /// ```
@@ -194,18 +194,18 @@ pub fn chars_of_file(path: impl AsRef<Path>) -> Stream<u8> {
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("lwt-doc-l2f-{}", std::process::id()));
-/// lwt::main::run(lwt::io::lines_to_file(&path, vec!["a", "b"])).unwrap();
+/// lwt::main::run(lwt::io::lines_to_file(&path, &lwt::stream::of_list(["a", "b"]))).unwrap();
 /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nb\n");
 /// std::fs::remove_file(path).unwrap();
 /// ```
-pub fn lines_to_file<S: AsRef<[u8]> + 'static>(path: impl AsRef<Path>, lines: impl Into<Stream<S>>) -> Promise<()> {
-    let lines = lines.into();
-    with_file(Output, path, move |oc| write_lines(&oc, lines))
+pub fn lines_to_file<S: AsRef<[u8]> + 'static>(path: impl AsRef<Path>, lines: &Stream<S>) -> Promise<()> {
+    let lines = lines.share();
+    with_file(Output, path, move |oc| write_lines(&oc, &lines))
 }
 
 /// Writes the bytes of `chars` to the file at `path`, created or truncated
 /// (Lwt's `chars_to_file`).
-pub fn chars_to_file(path: impl AsRef<Path>, chars: impl Into<Stream<u8>>) -> Promise<()> {
-    let chars = chars.into();
-    with_file(Output, path, move |oc| write_chars(&oc, chars))
+pub fn chars_to_file(path: impl AsRef<Path>, chars: &Stream<u8>) -> Promise<()> {
+    let chars = chars.share();
+    with_file(Output, path, move |oc| write_chars(&oc, &chars))
 }

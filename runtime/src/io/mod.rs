@@ -51,10 +51,10 @@
 //!   resolves to `(buf, n)`), as in [`lwt::unix`](crate::unix).
 //! - Optional arguments (`?buffer`, `?close`, `?seek`, `?flags`, ...) are a
 //!   [`Builder`] or an options struct ([`FileOptions`], [`ServerOptions`]).
-//! - `lwt::stream` does not exist yet, so [`read_lines`], [`read_chars`],
-//!   [`lines_of_file`] ... return this module's small pull [`Stream`]: a
-//!   `next()` that returns a promise of `Option<T>`, plus `iter`, `fold`,
-//!   `to_vec`.
+//! - Streams are [`lwt::stream::Stream`](crate::stream::Stream)s: [`read_lines`],
+//!   [`read_chars`], [`lines_of_file`] ... return one, [`write_lines`] and
+//!   [`lines_to_file`] take one by reference (`&stream::of_list(v)` for a
+//!   vector).
 //! - Closing the output channel of a connection shuts down the sending
 //!   side of the socket when its input channel is still open, so the peer
 //!   sees the end of the data at once (Lwt waits until both are closed).
@@ -108,7 +108,6 @@ mod file;
 mod number;
 mod read;
 mod server;
-mod stream;
 mod write;
 
 use std::fmt;
@@ -134,7 +133,6 @@ pub use server::{
     establish_server, establish_server_with_client_address, establish_server_with_client_socket, open_connection,
     shutdown_server, with_connection, Server, ServerOptions,
 };
-pub use stream::Stream;
 pub use write::{
     eprint, eprintl, fprint, fprintl, print, printl, write, write_char, write_chars, write_from, write_from_exactly,
     write_line, write_lines,

@@ -10,7 +10,7 @@ use std::io;
 use std::rc::Rc;
 
 use super::channel::{fill_step, lock_now, primitive, release, Inner, InputChannel, Step};
-use super::stream::Stream;
+use crate::stream::{self, Stream};
 use crate::{Error, Promise};
 
 fn not_utf8(op: &str) -> Error {
@@ -112,7 +112,7 @@ pub fn read_char(ic: &InputChannel) -> Promise<u8> {
 /// `read_chars`). Each element is one [`read_char_opt`].
 pub fn read_chars(ic: &InputChannel) -> Stream<u8> {
     let ic = ic.clone();
-    Stream::from_fn(move || read_char_opt(&ic))
+    stream::from(move || read_char_opt(&ic))
 }
 
 // ---------------------------------------------------------------------------
@@ -268,7 +268,7 @@ pub fn read_line(ic: &InputChannel) -> Promise<String> {
 /// ```
 pub fn read_lines(ic: &InputChannel) -> Stream<String> {
     let ic = ic.clone();
-    Stream::from_fn(move || read_line_opt(&ic))
+    stream::from(move || read_line_opt(&ic))
 }
 
 // ---------------------------------------------------------------------------

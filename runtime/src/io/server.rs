@@ -304,9 +304,9 @@ pub fn establish_server_with_client_address(
 /// }))
 /// .unwrap();
 /// let reply = io::with_connection(server.addr().clone(), |ic, oc| {
-///     io::write_lines(&oc, vec!["a", "b"])
+///     io::write_lines(&oc, &lwt::stream::of_list(["a", "b"]))
 ///         .bind(move |()| io::close(&oc))
-///         .bind(move |()| io::read_lines(&ic).to_vec())
+///         .bind(move |()| io::read_lines(&ic).to_list())
 /// });
 /// assert_eq!(lwt::main::run(reply).unwrap(), ["a", "b"]);
 /// lwt::main::run(server.shutdown()).unwrap();

@@ -17,7 +17,7 @@ use super::channel::{
     can_write_direct, continue_locked, flush_some, flush_step, lock_now, primitive, release, take_now, write_direct,
     Inner, OutputChannel, Step,
 };
-use super::stream::Stream;
+use crate::stream::Stream;
 use crate::{Error, Promise};
 
 /// Copies as much of `data` as fits into the buffer; returns the count.
@@ -203,19 +203,20 @@ fn check_range(op: &str, size: usize, ofs: usize, len: usize) -> Result<(), Erro
 ///
 /// ```
 /// let (ic, oc) = lwt::io::pipe().unwrap();
-/// let p = lwt::io::write_lines(&oc, vec!["a", "b"]).bind(move |()| lwt::io::close(&oc));
+/// let lines = lwt::stream::of_list(["a", "b"]);
+/// let p = lwt::io::write_lines(&oc, &lines).bind(move |()| lwt::io::close(&oc));
 /// lwt::main::run(p).unwrap();
 /// assert_eq!(lwt::main::run(lwt::io::read_to_end(&ic)).unwrap(), b"a\nb\n");
 /// ```
-pub fn write_lines<S: AsRef<[u8]> + 'static>(oc: &OutputChannel, lines: impl Into<Stream<S>>) -> Promise<()> {
+pub fn write_lines<S: AsRef<[u8]> + 'static>(oc: &OutputChannel, lines: &Stream<S>) -> Promise<()> {
     let oc = oc.clone();
-    lines.into().iter_s(move |l| write_line(&oc, l))
+    lines.iter_s(move |l| write_line(&oc, l))
 }
 
 /// Writes each byte of `chars` (Lwt's `write_chars`); not atomic.
-pub fn write_chars(oc: &OutputChannel, chars: impl Into<Stream<u8>>) -> Promise<()> {
+pub fn write_chars(oc: &OutputChannel, chars: &Stream<u8>) -> Promise<()> {
     let oc = oc.clone();
-    chars.into().iter_s(move |c| write_char(&oc, c))
+    chars.iter_s(move |c| write_char(&oc, c))
 }
 
 /// Writes `s` to `oc` (Lwt's `fprint`).
