@@ -8,9 +8,9 @@
 #![allow(special_module_name)]
 
 pub mod core;
-pub mod list;
 #[cfg(feature = "unix")]
 pub mod io;
+pub mod list;
 #[cfg(feature = "unix")]
 pub mod main;
 #[cfg(feature = "unix")]
