@@ -53,6 +53,10 @@ echo 50 2000
 echo 1 20000
 pipe_throughput 4000000000
 lines 10000000
+echo_raw 50 2000
+echo_raw 1 20000
+echo_mio 50 2000
+echo_mio 1 20000
 react_diamond 1000000
 react_diamond_plain 1000000
 "
@@ -71,11 +75,24 @@ echo 5 200
 echo 1 2000
 pipe_throughput 40000000
 lines 100000
+echo_raw 5 200
+echo_raw 1 2000
+echo_mio 5 200
+echo_mio 1 2000
 react_diamond 10000
 react_diamond_plain 10000
 "
 
-all_workloads="bind_resolved bind_pending pause_loop many_sleeps spawn_join mutex_pingpong stream echo pipe_throughput lines react_diamond react_diamond_plain"
+all_workloads="bind_resolved bind_pending pause_loop many_sleeps spawn_join mutex_pingpong stream echo pipe_throughput lines echo_raw echo_mio react_diamond react_diamond_plain"
+
+# Variants of a BENCH.md workload that only the lwt-rs side has (see README.md):
+# the other side runs the workload they vary, with the same arguments and checksum.
+twin() {
+    case "$1" in
+        echo_raw | echo_mio) echo echo ;;
+        *) echo "$1" ;;
+    esac
+}
 
 case "$SIZES" in
     reference) sizes=$reference_sizes ;;
@@ -110,7 +127,7 @@ fi
 
 # What one operation is, for the ns/op columns.
 ops() { # WORKLOAD N M
-    case "$1" in
+    case "$(twin "$1")" in
         bind_pending | echo) echo $(($2 * $3)) ;;
         pipe_throughput) echo $((($2 + 65535) / 65536)) ;;
         *) echo "$2" ;;
@@ -119,7 +136,8 @@ ops() { # WORKLOAD N M
 
 # The checksum BENCH.md defines, computed here to check both sides.
 expected() { # WORKLOAD N M
-    local w=$1 n=$2 m=$3
+    local w n=$2 m=$3
+    w=$(twin "$1")
     case "$w" in
         bind_resolved | many_sleeps | spawn_join) echo $((n * (n - 1) / 2)) ;;
         bind_pending) echo $((m * (m + 1) / 2 + m * n)) ;;
@@ -249,10 +267,10 @@ while read -r w n m; do
     for ((rep = 1; rep <= REPS; rep++)); do
         for side in lwt tokio; do
             case "${status[$side]}" in pending | ok) ;; *) continue ;; esac
-            bin=$lwt_bin
-            [ $side = tokio ] && bin=$tokio_bin
-            note "running $w $n${m:+ $m}  [$side $rep/$REPS]"
-            run_one "$bin" "$w" "$n" ${m:+"$m"}
+            bin=$lwt_bin sw=$w
+            [ $side = tokio ] && bin=$tokio_bin sw=$(twin "$w")
+            note "running $sw $n${m:+ $m}  [$side $rep/$REPS]"
+            run_one "$bin" "$sw" "$n" ${m:+"$m"}
             status[$side]=$r_status
             why[$side]=$r_why
             if [ "$r_status" = ok ]; then

@@ -9,12 +9,25 @@
 
 pub mod core;
 #[cfg(feature = "unix")]
+pub mod io;
+pub mod list;
+#[cfg(feature = "unix")]
 pub mod main;
 #[cfg(feature = "unix")]
 pub mod preemptive;
+#[cfg(feature = "unix")]
+pub mod process;
 pub mod react;
 pub mod result;
+pub mod retry;
+pub mod seq;
+pub mod stream;
+pub mod sync;
+pub mod throttle;
+pub mod timeout;
 #[cfg(feature = "unix")]
 pub mod unix;
+
+pub use sync::{condition, mutex, mvar, pool, switch};
 
 pub use crate::core::*;

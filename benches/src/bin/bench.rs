@@ -3,6 +3,8 @@
 
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../io_workloads.rs"]
+mod io_workloads;
 
 use lwt::{Promise, State};
 
@@ -15,7 +17,15 @@ const AVAILABLE: &[&str] = &[
     "pause_loop",
     "many_sleeps",
     "spawn_join",
+    "mutex_pingpong",
+    "stream",
     "pipe_throughput",
+    "echo",
+    "lines",
+    // Not in BENCH.md: variants of `echo` (see io_workloads.rs and README.md).
+    "echo_raw",
+    "echo_mio",
+    // Not in BENCH.md: lwt::react against the same computation with plain callbacks.
     "react_diamond",
     "react_diamond_plain",
 ];
@@ -30,7 +40,13 @@ fn main() {
         "pause_loop" => pause_loop(n),
         "many_sleeps" => many_sleeps(n),
         "spawn_join" => spawn_join(n),
+        "mutex_pingpong" => mutex_pingpong(n),
+        "stream" => stream(n),
         "pipe_throughput" => pipe_throughput(n),
+        "echo" => io_workloads::echo(n, m),
+        "echo_raw" => io_workloads::echo_raw(n, m),
+        "echo_mio" => io_workloads::echo_mio(n, m),
+        "lines" => io_workloads::lines(n),
         "react_diamond" => react_diamond(n),
         "react_diamond_plain" => react_diamond_plain(n),
         _ => unreachable!("cli::parse accepts only available workloads"),
@@ -95,6 +111,101 @@ fn pause_loop(n: u64) -> u64 {
 fn spawn_join(n: u64) -> u64 {
     let promises: Vec<Promise<u64>> = (0..n).map(|i| lwt::pause().map(move |()| i)).collect();
     drive(lwt::all(promises).map(|v| v.iter().sum::<u64>()))
+}
+
+/// The shared state of `mutex_pingpong`.
+struct Table {
+    turn: u64,
+    count: u64,
+    work: u64,
+}
+
+/// Two players take N turns over one mutex and one condition (see BENCH.md).
+fn mutex_pingpong(n: u64) -> u64 {
+    use lwt::condition::Condition;
+    use lwt::mutex::Mutex;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[derive(Clone)]
+    struct Game {
+        m: Mutex,
+        c: Condition,
+        t: Rc<RefCell<Table>>,
+        n: u64,
+    }
+
+    /// Lock, then play once it is my turn.
+    fn player(me: u64, g: Game) -> Promise<()> {
+        let m = g.m.clone();
+        m.lock().bind(move |()| my_turn(me, g))
+    }
+
+    /// Holding the lock: wait (releasing it) until it is my turn, then count,
+    /// hand the turn over, signal, unlock.
+    fn my_turn(me: u64, g: Game) -> Promise<()> {
+        if g.t.borrow().turn != me {
+            let w = g.c.wait_with_mutex(&g.m);
+            return w.bind(move |()| my_turn(me, g));
+        }
+        let done = {
+            let mut t = g.t.borrow_mut();
+            if t.count < g.n {
+                t.count += 1;
+                t.work += me;
+            }
+            t.turn = 1 - me;
+            t.count >= g.n
+        };
+        g.c.broadcast(());
+        g.m.unlock().expect("the player holds the lock");
+        if done {
+            lwt::resolved(())
+        } else {
+            player(me, g)
+        }
+    }
+
+    let g = Game {
+        m: Mutex::new(),
+        c: Condition::new(),
+        t: Rc::new(RefCell::new(Table {
+            turn: 0,
+            count: 0,
+            work: 0,
+        })),
+        n,
+    };
+    let both = lwt::join(vec![player(0, g.clone()), player(1, g.clone())]);
+    drive(both);
+    let t = g.t.borrow();
+    t.count + t.work
+}
+
+/// A push stream carries 1..=N to a consumer that folds `+`; the producer
+/// pauses after every 64 pushes and closes the stream at the end.
+fn stream(n: u64) -> u64 {
+    use lwt::stream::Pusher;
+
+    fn produce(push: Pusher<u64>, from: u64, n: u64) -> Promise<()> {
+        let mut i = from;
+        while i <= n {
+            push.push(i).expect("the consumer keeps the stream open");
+            if i.is_multiple_of(64) {
+                return lwt::pause().bind(move |()| produce(push, i + 1, n));
+            }
+            i += 1;
+        }
+        push.close();
+        lwt::resolved(())
+    }
+
+    let (s, push) = lwt::stream::create::<u64>();
+    let producer = produce(push, 1, n);
+    let sum = s.fold(0u64, |acc, x| acc.wrapping_add(x));
+    let total = drive(sum);
+    drive(producer);
+    total
 }
 
 /// N concurrent sleepers; sleeper i sleeps (i mod 100) ms then yields i; all joined and summed.

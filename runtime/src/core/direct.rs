@@ -53,7 +53,9 @@ impl<T: 'static> Future for Promise<T> {
             }
             return Poll::Ready(root.take_outcome());
         }
-        let taken = Repr::Rejected(Error::invalid_argument("a promise was polled after it completed"));
+        // The placeholder left behind is shared, not allocated: awaiting an
+        // already-resolved promise happens once per step of a direct-style loop.
+        let taken = Repr::Rejected(Error::polled_after_completion());
         match std::mem::replace(&mut this.0, taken) {
             Repr::Fulfilled(v) => Poll::Ready(Ok(v)),
             Repr::Rejected(e) => Poll::Ready(Err(e)),

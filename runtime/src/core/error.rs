@@ -92,6 +92,19 @@ impl Error {
         }
     }
 
+    /// The error a promise reports when polled again after it completed:
+    /// made once per thread, since awaiting resolved promises is a hot path.
+    pub(crate) fn polled_after_completion() -> Error {
+        thread_local! {
+            static POLLED: Rc<Repr> =
+                Rc::new(Repr::InvalidArgument("a promise was polled after it completed".to_owned()));
+        }
+        Error {
+            repr: POLLED.with(Rc::clone),
+            sites: None,
+        }
+    }
+
     /// The error of an elapsed timeout (Lwt_unix's `Timeout`).
     pub fn timeout() -> Error {
         Error::from_repr(Repr::Timeout)

@@ -1,0 +1,907 @@
+//! Tests of `lwt::io` (Lwt_io): reading, writing, closing, the lock, auto
+//! flush, files, connections and servers. Each test drives the event loop
+//! with `lwt::main::run`; anything that could wait on the network or a
+//! pipe is bounded by a timeout so that a bug fails the test instead of
+//! hanging it.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+use lwt::io::{self, be, le, Input, Output, ServerOptions};
+use lwt::{Error, Promise};
+
+/// Runs `p` on the loop, failing the test after 10 seconds.
+fn run<T: 'static>(p: Promise<T>) -> Result<T, Error> {
+    lwt::main::run(lwt::unix::with_timeout(Duration::from_secs(10), move || p))
+}
+
+fn ok<T: 'static>(p: Promise<T>) -> T {
+    match run(p) {
+        Ok(v) => v,
+        Err(e) => panic!("unexpected rejection: {e:#}"),
+    }
+}
+
+fn err<T: 'static>(p: Promise<T>) -> Error {
+    match run(p) {
+        Ok(_) => panic!("expected a rejection"),
+        Err(e) => e,
+    }
+}
+
+fn any_port() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("lwt-io-test-{}-{name}", std::process::id()))
+}
+
+fn input(data: &[u8]) -> io::InputChannel {
+    io::of_bytes(Input, data.to_vec())
+}
+
+/// An output channel over a function that records each write it receives.
+fn recording_output() -> (io::OutputChannel, Rc<RefCell<Vec<Vec<u8>>>>) {
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let s = sent.clone();
+    let oc = io::make(Output, move |buf: Vec<u8>, ofs, len| {
+        s.borrow_mut().push(buf[ofs..ofs + len].to_vec());
+        lwt::resolved((buf, len))
+    });
+    (oc, sent)
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+#[test]
+fn read_line_strips_the_newline_and_a_cr_only_before_it() {
+    let ic = input(b"a\r\nb\rc\n\r\n");
+    assert_eq!(ok(io::read_line(&ic)), "a");
+    assert_eq!(ok(io::read_line(&ic)), "b\rc");
+    assert_eq!(ok(io::read_line(&ic)), "");
+}
+
+#[test]
+fn read_line_returns_a_last_line_without_newline_then_end_of_file() {
+    let ic = input(b"first\nlast");
+    assert_eq!(ok(io::read_line(&ic)), "first");
+    assert_eq!(ok(io::read_line(&ic)), "last");
+    assert!(io::is_end_of_file(&err(io::read_line(&ic))));
+}
+
+#[test]
+fn read_line_opt_gives_none_at_the_end() {
+    let ic = input(b"x\n");
+    assert_eq!(ok(io::read_line_opt(&ic)).as_deref(), Some("x"));
+    assert_eq!(ok(io::read_line_opt(&ic)), None);
+    assert_eq!(ok(io::read_line_opt(&ic)), None);
+}
+
+#[test]
+fn read_line_longer_than_the_buffer_spans_refills() {
+    let (ic, oc) = io::pipe().unwrap();
+    let long = "y".repeat(100_000);
+    let l2 = long.clone();
+    let writer = io::write_line(&oc, l2).bind(move |()| io::close(&oc));
+    let (line, ()) = ok(lwt::both(io::read_line(&ic), writer));
+    assert_eq!(line, long);
+}
+
+#[test]
+fn read_line_with_a_cr_at_a_refill_boundary_is_stripped() {
+    // With a 16-byte buffer, the "\r" ends the first refill, the "\n"
+    // starts the second.
+    let (r, w) = lwt::unix::pipe().unwrap();
+    let ic = io::Builder::new(Input).buffer_size(16).of_fd(r).unwrap();
+    let oc = io::of_fd(Output, w);
+    let p = io::write(&oc, "0123456789abcde\r\nnext\n").bind(move |()| io::close(&oc));
+    ok(p);
+    assert_eq!(ok(io::read_line(&ic)), "0123456789abcde");
+    assert_eq!(ok(io::read_line(&ic)), "next");
+}
+
+#[test]
+fn read_line_rejects_invalid_utf8_with_invalid_data() {
+    let ic = input(b"\xff\xfe\n");
+    let e = err(io::read_line(&ic));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::InvalidData);
+}
+
+#[test]
+fn read_char_at_the_end_rejects_with_end_of_file() {
+    let ic = input(b"q");
+    assert_eq!(ok(io::read_char(&ic)), b'q');
+    let e = err(io::read_char(&ic));
+    assert!(e.downcast_ref::<io::EndOfFile>().is_some());
+    assert_eq!(ok(io::read_char_opt(&ic)), None);
+}
+
+#[test]
+fn read_gives_at_most_count_and_empty_at_the_end() {
+    let ic = input(b"abcdef");
+    assert_eq!(ok(io::read(&ic, 4)), b"abcd");
+    assert_eq!(ok(io::read(&ic, 0)), b"");
+    assert_eq!(ok(io::read(&ic, 100)), b"ef");
+    assert_eq!(ok(io::read(&ic, 100)), b"");
+}
+
+#[test]
+fn read_into_returns_zero_at_the_end_and_never_end_of_file() {
+    let ic = input(b"ab");
+    let (buf, n) = ok(io::read_into(&ic, vec![0; 4], 1, 3));
+    assert_eq!((n, &buf[..]), (2, &b"\0ab\0"[..]));
+    let (_, n) = ok(io::read_into(&ic, vec![0; 4], 0, 4));
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn read_into_with_a_range_outside_the_buffer_is_an_invalid_argument() {
+    let ic = input(b"ab");
+    let e = err(io::read_into(&ic, vec![0; 4], 3, 2));
+    assert_eq!(e.kind(), lwt::ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn read_into_exactly_on_short_input_rejects_with_end_of_file() {
+    let ic = input(b"abc");
+    let e = err(io::read_into_exactly(&ic, vec![0; 8], 0, 8));
+    assert!(io::is_end_of_file(&e));
+}
+
+#[test]
+fn read_exactly_spans_many_refills_of_a_small_buffer() {
+    let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+    let d2 = data.clone();
+    let mut pos = 0;
+    let ic = io::Builder::new(Input)
+        .buffer_size(16)
+        .make(move |mut buf: Vec<u8>, ofs, len| {
+            let n = len.min(7).min(d2.len() - pos);
+            buf[ofs..ofs + n].copy_from_slice(&d2[pos..pos + n]);
+            pos += n;
+            lwt::resolved((buf, n))
+        })
+        .unwrap();
+    assert_eq!(ok(io::read_exactly(&ic, 1000)), data);
+    assert!(io::is_end_of_file(&err(io::read_exactly(&ic, 1))));
+}
+
+#[test]
+fn read_to_end_reads_everything_through_a_pipe() {
+    let (ic, oc) = io::pipe().unwrap();
+    let w = io::write(&oc, "part one, ")
+        .bind({
+            let oc = oc.clone();
+            move |()| lwt::unix::sleep(Duration::from_millis(5)).bind(move |()| io::write(&oc, "part two"))
+        })
+        .bind(move |()| io::close(&oc));
+    let (all, ()) = ok(lwt::both(io::read_to_end(&ic), w));
+    assert_eq!(all, b"part one, part two");
+}
+
+#[test]
+fn read_lines_is_a_stream_that_ends_with_the_input() {
+    let ic = input(b"1\n2\n3");
+    let lines = ok(io::read_lines(&ic).to_list());
+    assert_eq!(lines, ["1", "2", "3"]);
+}
+
+#[test]
+fn read_chars_is_a_stream_of_bytes() {
+    let ic = input(b"xyz");
+    assert_eq!(ok(io::read_chars(&ic).to_list()), b"xyz");
+}
+
+#[test]
+fn a_read_function_returning_too_much_is_a_failure() {
+    let ic = io::make(Input, |buf: Vec<u8>, _ofs, len| lwt::resolved((buf, len + 1)));
+    let e = err(io::read_char(&ic));
+    assert_eq!(e.kind(), lwt::ErrorKind::Failure);
+    assert!(e.message().contains("invalid result of the read function"), "{e}");
+}
+
+#[test]
+fn a_panicking_read_function_rejects_the_operation() {
+    let ic = io::make(Input, |_buf: Vec<u8>, _ofs, _len| -> Promise<(Vec<u8>, usize)> {
+        panic!("boom")
+    });
+    let e = err(io::read_char(&ic));
+    assert_eq!(e.kind(), lwt::ErrorKind::Panic);
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+#[test]
+fn written_data_is_not_sent_before_the_turn_ends() {
+    let (oc, sent) = recording_output();
+    ok(io::write(&oc, "foo").bind({
+        let oc = oc.clone();
+        move |()| io::write(&oc, "bar")
+    }));
+    // `run` returned as soon as the writes resolved: no turn has passed.
+    assert!(sent.borrow().is_empty());
+    assert_eq!(io::buffered(&oc), 6);
+}
+
+#[test]
+fn auto_flush_sends_written_data_after_a_pause() {
+    let (oc, sent) = recording_output();
+    let s = sent.clone();
+    let p = io::write(&oc, "foo")
+        .bind({
+            let oc = oc.clone();
+            move |()| io::write(&oc, "bar")
+        })
+        .bind(move |()| {
+            let before = s.borrow().len();
+            lwt::pause().map(move |()| before)
+        });
+    assert_eq!(ok(p), 0);
+    assert_eq!(*sent.borrow(), vec![b"foobar".to_vec()]);
+}
+
+#[test]
+fn auto_flush_runs_inside_an_atomic_block() {
+    let (oc, sent) = recording_output();
+    let s = sent.clone();
+    let p = io::atomic(&oc, move |oc| {
+        io::write(&oc, "foo")
+            .bind({
+                let oc = oc.clone();
+                move |()| io::write(&oc, "bar")
+            })
+            .bind(|()| lwt::pause())
+            .map(move |()| s.borrow().clone())
+    });
+    assert_eq!(ok(p), vec![b"foobar".to_vec()]);
+}
+
+#[test]
+fn a_write_function_that_takes_a_few_bytes_at_a_time_loses_nothing() {
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let g = got.clone();
+    let oc = io::Builder::new(Output)
+        .buffer_size(16)
+        .make(move |buf: Vec<u8>, ofs, len| {
+            let n = len.min(3);
+            g.borrow_mut().extend_from_slice(&buf[ofs..ofs + n]);
+            lwt::resolved((buf, n))
+        })
+        .unwrap();
+    let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let d2 = data.clone();
+    ok(io::write(&oc, d2).bind(move |()| io::close(&oc)));
+    assert_eq!(*got.borrow(), data);
+}
+
+#[test]
+fn a_write_function_that_writes_nothing_is_a_failure_not_a_hang() {
+    let oc = io::make(Output, |buf: Vec<u8>, _ofs, _len| lwt::resolved((buf, 0)));
+    let p = io::write(&oc, "x").bind(move |()| io::flush(&oc));
+    assert_eq!(err(p).kind(), lwt::ErrorKind::Failure);
+}
+
+#[test]
+fn write_from_takes_what_fits_and_write_from_exactly_takes_everything() {
+    let (ic, oc) = io::pipe().unwrap();
+    let data = vec![b'z'; 10_000];
+    let (_, n) = ok(io::write_from(&oc, data.clone(), 0, 10_000));
+    assert!(n > 0 && n <= io::buffer_size(&oc), "{n}");
+    let back = ok(io::write_from_exactly(&oc, data, n, 10_000 - n));
+    assert_eq!(back.len(), 10_000);
+    ok(io::close(&oc));
+    assert_eq!(ok(io::read_to_end(&ic)), vec![b'z'; 10_000]);
+}
+
+#[test]
+fn write_lines_and_write_chars_write_every_item() {
+    let (ic, oc) = io::pipe().unwrap();
+    let oc2 = oc.clone();
+    let p = io::write_lines(&oc, &lwt::stream::of_list(["l1", "l2"]))
+        .bind(move |()| io::write_chars(&oc2, &lwt::stream::of_list(*b"ab")))
+        .bind(move |()| io::close(&oc));
+    ok(p);
+    assert_eq!(ok(io::read_to_end(&ic)), b"l1\nl2\nab");
+}
+
+#[test]
+fn printf_macros_format_into_the_channel() {
+    let (ic, oc) = io::pipe().unwrap();
+    let oc2 = oc.clone();
+    let p = io::fprintf!(&oc, "{}-{:03}", "n", 7)
+        .bind(move |()| io::fprintlf!(&oc2, "!"))
+        .bind(move |()| io::close(&oc));
+    ok(p);
+    assert_eq!(ok(io::read_to_end(&ic)), b"n-007!\n");
+}
+
+#[test]
+fn buffered_output_is_written_when_the_thread_ends_without_a_flush() {
+    // The thread writes to a file and ends before any loop turn could run
+    // the auto-flush (`run` returns as soon as the write is buffered).
+    let path = temp_path("thread-exit");
+    let p2 = path.clone();
+    std::thread::spawn(move || {
+        let oc = lwt::main::run(io::open_file(Output, &p2)).unwrap();
+        lwt::main::run(io::write(&oc, "written at thread exit")).unwrap();
+        assert_eq!(io::buffered(&oc), 22);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "written at thread exit");
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn flush_all_flushes_every_output_channel() {
+    let (ic1, oc1) = io::pipe().unwrap();
+    let (ic2, oc2) = io::pipe().unwrap();
+    ok(io::write(&oc1, "1"));
+    ok(io::write(&oc2, "2"));
+    ok(io::flush_all());
+    assert_eq!((io::buffered(&oc1), io::buffered(&oc2)), (0, 0));
+    assert_eq!(ok(io::read(&ic1, 8)), b"1");
+    assert_eq!(ok(io::read(&ic2, 8)), b"2");
+}
+
+// ---------------------------------------------------------------------------
+// Close, abort, closed channels
+
+#[test]
+fn reading_a_closed_input_channel_names_the_operation() {
+    let (ic, _oc) = io::pipe().unwrap();
+    ok(io::close(&ic));
+    let e = err(io::read_char(&ic));
+    let c = e.downcast_ref::<io::ChannelClosed>().unwrap();
+    assert_eq!((c.mode, c.operation), (io::ModeKind::Input, "read_char"));
+}
+
+#[test]
+fn writing_a_closed_output_channel_rejects_with_channel_closed() {
+    let (_ic, oc) = io::pipe().unwrap();
+    ok(io::close(&oc));
+    let e = err(io::write_line(&oc, "late"));
+    let c = e.downcast_ref::<io::ChannelClosed>().unwrap();
+    assert_eq!((c.mode, c.operation), (io::ModeKind::Output, "write_line"));
+    assert!(io::is_closed(&oc));
+}
+
+#[test]
+fn close_is_idempotent_and_closes_the_descriptor_once() {
+    let (r, w) = lwt::unix::pipe().unwrap();
+    let oc = io::of_fd(Output, w.clone());
+    ok(io::close(&oc));
+    ok(io::close(&oc));
+    assert!(matches!(w.state(), lwt::unix::State::Closed));
+    drop(r);
+}
+
+#[test]
+fn close_of_an_output_channel_waits_for_queued_writes_and_flushes() {
+    let (ic, oc) = io::pipe().unwrap();
+    // Fill the pipe's kernel buffer so that the first flush has to wait.
+    let big = vec![b'.'; 200_000];
+    let w1 = io::write(&oc, big);
+    let w2 = io::write_line(&oc, "end");
+    let c = io::close(&oc);
+    assert!(w1.is_pending() || w2.is_pending());
+    let all = io::read_to_end(&ic);
+    let (data, ()) = ok(lwt::both(all, lwt::join(vec![w1, w2, c])));
+    assert_eq!(data.len(), 200_004);
+    assert!(data.ends_with(b"end\n"));
+}
+
+#[test]
+fn abort_interrupts_a_pending_read() {
+    let (ic, oc) = io::pipe().unwrap();
+    let pending = io::read_line(&ic);
+    let queued = io::read_line(&ic);
+    assert!(pending.is_pending());
+    ok(io::abort(&ic));
+    let e = err(pending);
+    assert_eq!(e.downcast_ref::<io::ChannelClosed>().unwrap().operation, "read_line");
+    assert!(io::is_channel_closed(&err(queued)));
+    drop(oc);
+}
+
+#[test]
+fn closing_an_input_channel_rejects_operations_queued_on_it() {
+    let (ic, oc) = io::pipe().unwrap();
+    let first = io::read_char(&ic);
+    let second = io::read_exactly(&ic, 3);
+    ok(io::close(&ic));
+    assert!(io::is_channel_closed(&err(first)));
+    let e = err(second);
+    assert_eq!(e.downcast_ref::<io::ChannelClosed>().unwrap().operation, "read_exactly");
+    drop(oc);
+}
+
+#[test]
+fn reading_from_a_pipe_whose_writer_closed_is_the_end_of_input() {
+    let (ic, oc) = io::pipe().unwrap();
+    let reading = io::read_line_opt(&ic);
+    ok(io::close(&oc));
+    assert_eq!(ok(reading), None);
+}
+
+#[test]
+fn writing_to_a_pipe_whose_reader_closed_fails_with_broken_pipe() {
+    let (ic, oc) = io::pipe().unwrap();
+    ok(io::close(&ic));
+    let e = err(io::write(&oc, vec![1u8; 100_000]).bind(move |()| io::flush(&oc)));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::BrokenPipe);
+}
+
+// ---------------------------------------------------------------------------
+// The lock
+
+#[test]
+fn operations_run_in_the_order_they_were_called() {
+    let (ic, oc) = io::pipe().unwrap();
+    let a = io::read_line(&ic);
+    let b = io::read_line(&ic);
+    let c = io::read_line(&ic);
+    ok(io::write(&oc, "1\n2\n3\n").bind(move |()| io::flush(&oc)));
+    assert_eq!(ok(lwt::all(vec![a, b, c])), ["1", "2", "3"]);
+}
+
+#[test]
+fn a_canceled_queued_operation_does_not_block_the_next_ones() {
+    let (ic, oc) = io::pipe().unwrap();
+    let a = io::read_line(&ic);
+    let b = io::read_line(&ic);
+    let c = io::read_line(&ic);
+    b.cancel();
+    ok(io::write(&oc, "1\n2\n").bind(move |()| io::flush(&oc)));
+    assert_eq!(ok(lwt::both(a, c)), ("1".to_string(), "2".to_string()));
+    assert!(b.is_canceled());
+}
+
+#[test]
+fn canceling_a_pending_read_frees_the_channel() {
+    let (ic, oc) = io::pipe().unwrap();
+    let a = io::read_line(&ic);
+    a.cancel();
+    assert!(!io::is_busy(&ic));
+    ok(io::write(&oc, "after\n").bind(move |()| io::flush(&oc)));
+    assert_eq!(ok(io::read_line(&ic)), "after");
+}
+
+#[test]
+fn a_read_that_times_out_leaves_the_channel_usable() {
+    let (ic, oc) = io::pipe().unwrap();
+    let ic2 = ic.clone();
+    let e = err(lwt::unix::with_timeout(Duration::from_millis(10), move || {
+        io::read_line(&ic2)
+    }));
+    assert!(e.is_timeout());
+    assert!(!io::is_busy(&ic) && !io::is_closed(&ic));
+    ok(io::write_line(&oc, "late but fine").bind(move |()| io::flush(&oc)));
+    assert_eq!(ok(io::read_line(&ic)), "late but fine");
+}
+
+#[test]
+fn concurrent_writers_in_atomic_blocks_never_interleave() {
+    let (ic, oc) = io::pipe().unwrap();
+    let writers: Vec<Promise<()>> = (0..50)
+        .map(|w| {
+            io::atomic(&oc, move |oc| {
+                fn lines(oc: io::OutputChannel, w: u32, i: u32) -> Promise<()> {
+                    if i == 20 {
+                        return lwt::resolved(());
+                    }
+                    // Pauses between lines give the others every chance to cut in.
+                    io::write_line(&oc, format!("{w}:{i}"))
+                        .bind(|()| lwt::pause())
+                        .bind(move |()| lines(oc, w, i + 1))
+                }
+                lines(oc, w, 0)
+            })
+        })
+        .collect();
+    let oc2 = oc.clone();
+    let done = lwt::join(writers).bind(move |()| io::close(&oc2));
+    let (lines, ()) = ok(lwt::both(io::read_lines(&ic).to_list(), done));
+    assert_eq!(lines.len(), 1000);
+    for (k, chunk) in lines.chunks(20).enumerate() {
+        let w = chunk[0].split(':').next().unwrap().to_string();
+        for (i, l) in chunk.iter().enumerate() {
+            assert_eq!(*l, format!("{w}:{i}"), "block {k} was interleaved");
+        }
+    }
+}
+
+#[test]
+fn the_temporary_channel_of_atomic_is_invalid_after_the_block() {
+    let (_ic, oc) = io::pipe().unwrap();
+    let tmp = ok(io::atomic(&oc, lwt::resolved));
+    let e = err(io::write(&tmp, "x"));
+    assert_eq!(e.kind(), lwt::ErrorKind::Failure);
+    assert!(e.message().contains("no more valid"), "{e}");
+}
+
+#[test]
+fn closing_the_temporary_channel_of_atomic_is_refused() {
+    let (_ic, oc) = io::pipe().unwrap();
+    let e = err(io::atomic(&oc, |tmp| io::close(&tmp)));
+    assert!(e.message().contains("cannot close a channel obtained via"), "{e}");
+    assert!(!io::is_closed(&oc));
+}
+
+// ---------------------------------------------------------------------------
+// Bulk data
+
+#[test]
+fn sixty_four_mib_through_a_pipe_arrive_intact() {
+    const TOTAL: usize = 64 << 20;
+    let (ic, oc) = io::pipe().unwrap();
+    // The writer sends chunks of varied sizes (smaller and larger than the
+    // buffer); the reader checks the pattern as it goes.
+    fn send(oc: io::OutputChannel, sent: usize) -> Promise<()> {
+        if sent == TOTAL {
+            return io::close(&oc);
+        }
+        let size = [1, 100, 4095, 4096, 70_000, 1 << 20][sent % 6].min(TOTAL - sent);
+        let chunk: Vec<u8> = (sent..sent + size).map(|i| (i % 251) as u8).collect();
+        io::write(&oc, chunk).bind(move |()| send(oc, sent + size))
+    }
+    fn check(ic: io::InputChannel, seen: usize) -> Promise<usize> {
+        io::read(&ic, 65536).bind(move |data| {
+            if data.is_empty() {
+                return lwt::resolved(seen);
+            }
+            for (k, b) in data.iter().enumerate() {
+                if *b != ((seen + k) % 251) as u8 {
+                    return lwt::fail_with(format!("byte {} is wrong", seen + k));
+                }
+            }
+            check(ic, seen + data.len())
+        })
+    }
+    let (seen, ()) = ok(lwt::both(check(ic, 0), send(oc, 0)));
+    assert_eq!(seen, TOTAL);
+}
+
+// ---------------------------------------------------------------------------
+// Numbers
+
+#[test]
+fn binary_numbers_round_trip_in_both_byte_orders() {
+    let (ic, oc) = io::pipe().unwrap();
+    let o = oc.clone();
+    let w = le::write_int16(&o, -3)
+        .bind({
+            let o = o.clone();
+            move |()| be::write_int16(&o, -3)
+        })
+        .bind({
+            let o = o.clone();
+            move |()| le::write_int32(&o, 0x1234_5678)
+        })
+        .bind({
+            let o = o.clone();
+            move |()| be::write_int64(&o, i64::MIN + 1)
+        })
+        .bind({
+            let o = o.clone();
+            move |()| le::write_float32(&o, 2.5)
+        })
+        .bind({
+            let o = o.clone();
+            move |()| be::write_float64(&o, -0.125)
+        })
+        .bind({
+            let o = o.clone();
+            move |()| io::write_int32(&o, 7)
+        })
+        .bind(move |()| io::close(&oc));
+    ok(w);
+    let raw = ok(io::read_exactly(&ic, 4));
+    assert_eq!(raw, [0xfd, 0xff, 0xff, 0xfd]);
+    assert_eq!(ok(le::read_int32(&ic)), 0x1234_5678);
+    assert_eq!(ok(be::read_int64(&ic)), i64::MIN + 1);
+    assert_eq!(ok(le::read_float32(&ic)), 2.5);
+    assert_eq!(ok(be::read_float64(&ic)), -0.125);
+    assert_eq!(ok(io::read_int32(&ic)), 7);
+    assert!(io::is_end_of_file(&err(io::read_int16(&ic))));
+}
+
+#[test]
+fn a_number_split_across_refills_is_read_whole() {
+    let (r, w) = lwt::unix::pipe().unwrap();
+    let ic = io::Builder::new(Input).buffer_size(16).of_fd(r).unwrap();
+    let oc = io::of_fd(Output, w);
+    ok(io::write(&oc, [0u8; 13]).bind({
+        let oc = oc.clone();
+        move |()| be::write_int64(&oc, 0x0102_0304_0506_0708)
+    }));
+    ok(io::close(&oc));
+    ok(io::read_exactly(&ic, 13));
+    assert_eq!(ok(be::read_int64(&ic)), 0x0102_0304_0506_0708);
+}
+
+// ---------------------------------------------------------------------------
+// Buffers and special channels
+
+#[test]
+fn buffer_sizes_below_the_minimum_are_invalid_arguments() {
+    let e = io::Builder::new(Input)
+        .buffer_size(15)
+        .make(|b: Vec<u8>, _, _| lwt::resolved((b, 0)))
+        .unwrap_err();
+    assert_eq!(e.kind(), lwt::ErrorKind::InvalidArgument);
+    assert!(io::set_default_buffer_size(0).is_err());
+    let (ic, _oc) = io::pipe().unwrap();
+    assert_eq!(err(io::resize_buffer(&ic, 1)).kind(), lwt::ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn resize_buffer_keeps_buffered_input() {
+    let ic = io::make(Input, {
+        let mut data = Some(b"0123456789".to_vec());
+        move |mut buf: Vec<u8>, ofs, _len| match data.take() {
+            Some(d) => {
+                buf[ofs..ofs + d.len()].copy_from_slice(&d);
+                lwt::resolved((buf, d.len()))
+            }
+            None => lwt::resolved((buf, 0)),
+        }
+    });
+    assert_eq!(ok(io::read(&ic, 2)), b"01");
+    ok(io::resize_buffer(&ic, 32));
+    assert_eq!(io::buffer_size(&ic), 32);
+    assert_eq!(ok(io::read_to_end(&ic)), b"23456789");
+    // Shrinking below what is buffered is refused.
+    let ic = input(b"0123456789012345678901234567890123456789");
+    assert_eq!(io::buffered(&ic), 40);
+    assert!(run(io::resize_buffer(&ic, 16)).is_err());
+}
+
+#[test]
+fn zero_reads_zeros_and_null_swallows_everything() {
+    assert_eq!(ok(io::read_exactly(&io::zero(), 100)), vec![0; 100]);
+    let n = io::null();
+    let n2 = n.clone();
+    ok(io::write(&n, vec![1u8; 10_000]).bind(move |()| io::flush(&n2)));
+    assert_eq!(io::position(&n), 10_000);
+}
+
+// ---------------------------------------------------------------------------
+// Files
+
+#[test]
+fn lines_written_to_a_file_are_read_back() {
+    let path = temp_path("lines");
+    ok(io::lines_to_file(
+        &path,
+        &lwt::stream::of_list(["alpha", "beta", "gamma"]),
+    ));
+    assert_eq!(ok(io::lines_of_file(&path).to_list()), ["alpha", "beta", "gamma"]);
+    assert_eq!(ok(io::chars_of_file(&path).to_list()).len(), 17);
+    assert_eq!(ok(io::file_length(&path)), 17);
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn with_file_closes_the_channel_even_when_the_body_fails() {
+    let path = temp_path("with");
+    let kept = Rc::new(RefCell::new(None));
+    let k = kept.clone();
+    let e = err(io::with_file(Output, &path, move |oc| {
+        *k.borrow_mut() = Some(oc);
+        lwt::fail_with::<()>("body failed")
+    }));
+    assert_eq!(e.message(), "body failed");
+    assert!(io::is_closed(kept.borrow().as_ref().unwrap()));
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn opening_a_missing_file_is_not_found_and_names_the_path() {
+    let path = temp_path("missing/file");
+    let e = err(io::open_file(Input, &path));
+    let ioe = e.io_error().unwrap();
+    assert_eq!(ioe.kind(), std::io::ErrorKind::NotFound);
+    assert!(ioe.to_string().contains("missing"), "{ioe}");
+}
+
+#[test]
+fn file_length_of_a_directory_is_eisdir() {
+    let e = err(io::file_length(std::env::temp_dir()));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::IsADirectory);
+}
+
+#[test]
+fn positions_move_within_a_file() {
+    let path = temp_path("pos");
+    std::fs::write(&path, "0123456789").unwrap();
+    let ic = ok(io::open_file(Input, &path));
+    assert_eq!(ok(io::length(&ic)), 10);
+    assert_eq!(ok(io::read(&ic, 3)), b"012");
+    assert_eq!(io::position(&ic), 3);
+    ok(io::set_position(&ic, 8));
+    assert_eq!(ok(io::read_to_end(&ic)), b"89");
+    ok(io::set_position(&ic, 1));
+    assert_eq!(ok(io::read(&ic, 2)), b"12");
+    ok(io::close(&ic));
+
+    let oc = ok(io::open_file(Output, &path));
+    ok(io::write(&oc, "abcdef"));
+    assert_eq!(io::position(&oc), 6);
+    ok(io::set_position(&oc, 2));
+    ok(io::write(&oc, "XY"));
+    assert_eq!(ok(io::length(&oc)), 6);
+    ok(io::close(&oc));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "abXYef");
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn seeking_a_pipe_is_refused() {
+    let (ic, _oc) = io::pipe().unwrap();
+    let e = err(io::set_position(&ic, 1));
+    assert_eq!(e.io_error().unwrap().raw_os_error(), Some(29)); // ESPIPE
+}
+
+// ---------------------------------------------------------------------------
+// Connections and servers
+
+#[test]
+fn a_server_echoes_lines_to_a_client() {
+    let p = io::establish_server(any_port(), |ic, oc| {
+        io::read_lines(&ic).iter_s(move |l| io::write_line(&oc, l))
+    })
+    .bind(|server| {
+        io::with_connection(server.addr().clone(), |ic, oc| {
+            io::write_lines(&oc, &lwt::stream::of_list(["ping", "pong"]))
+                .bind(move |()| io::close(&oc))
+                .bind(move |()| io::read_lines(&ic).to_list())
+        })
+        .bind(move |lines| server.shutdown().map(move |()| lines))
+    });
+    assert_eq!(ok(p), ["ping", "pong"]);
+}
+
+#[test]
+fn the_server_closes_the_channels_when_the_handler_ends() {
+    let seen: Rc<RefCell<Option<(io::InputChannel, io::OutputChannel)>>> = Rc::new(RefCell::new(None));
+    let s = seen.clone();
+    let (handled, handled_r) = lwt::wait::<()>();
+    let handled_r = Rc::new(handled_r);
+    let p = io::establish_server(any_port(), move |ic, oc| {
+        *s.borrow_mut() = Some((ic, oc));
+        let r = handled_r.clone();
+        lwt::pause().map(move |()| r.wakeup(()))
+    })
+    .bind(move |server| {
+        io::with_connection(server.addr().clone(), move |ic, _oc| {
+            // The server closing the connection is the end of our input.
+            handled.bind(move |()| io::read_line_opt(&ic))
+        })
+        .bind(move |l| server.shutdown().map(move |()| l))
+    });
+    assert_eq!(ok(p), None);
+    let (ic, oc) = seen.borrow_mut().take().unwrap();
+    assert!(io::is_closed(&ic) && io::is_closed(&oc));
+}
+
+#[test]
+fn no_close_leaves_the_connection_to_the_handler() {
+    let seen: Rc<RefCell<Option<io::OutputChannel>>> = Rc::new(RefCell::new(None));
+    let s = seen.clone();
+    let opts = ServerOptions {
+        no_close: true,
+        ..ServerOptions::default()
+    };
+    let p = io::establish_server_with_client_address(any_port(), &opts, move |_, _ic, oc| {
+        *s.borrow_mut() = Some(oc);
+        lwt::resolved(())
+    })
+    .bind(|server| {
+        io::open_connection(server.addr().clone())
+            .bind(|(ic, oc)| lwt::unix::sleep(Duration::from_millis(20)).map(move |()| (ic, oc)))
+            .bind(move |c| server.shutdown().map(move |()| c))
+    });
+    let (ic, oc) = ok(p);
+    let server_oc = seen.borrow_mut().take().unwrap();
+    assert!(!io::is_closed(&server_oc));
+    ok(io::write_line(&server_oc, "still here").bind(move |()| io::close(&server_oc)));
+    assert_eq!(ok(io::read_line(&ic)), "still here");
+    drop(oc);
+}
+
+#[test]
+fn a_handler_error_goes_to_the_async_exception_hook() {
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let e2 = errors.clone();
+    let previous = lwt::set_async_exception_hook(move |e| e2.borrow_mut().push(e.message()));
+    let p = io::establish_server(any_port(), |_ic, _oc| lwt::fail_with("handler broke")).bind(|server| {
+        io::with_connection(server.addr().clone(), |ic, _oc| io::read_line_opt(&ic))
+            .bind(move |l| server.shutdown().map(move |()| l))
+    });
+    let r = run(p);
+    drop(lwt::set_async_exception_hook(previous));
+    assert_eq!(r.unwrap(), None);
+    assert_eq!(*errors.borrow(), ["handler broke"]);
+}
+
+#[test]
+fn a_shut_down_server_refuses_connections() {
+    let server = ok(io::establish_server(any_port(), |_, _| lwt::resolved(())));
+    let addr = server.addr().clone();
+    ok(server.shutdown());
+    ok(server.shutdown());
+    let e = err(io::open_connection(addr));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn with_connection_closes_both_channels() {
+    let server = ok(io::establish_server(any_port(), |_, _| lwt::resolved(())));
+    let kept = Rc::new(RefCell::new(None));
+    let k = kept.clone();
+    ok(io::with_connection(server.addr().clone(), move |ic, oc| {
+        *k.borrow_mut() = Some((ic, oc));
+        lwt::resolved(())
+    }));
+    ok(server.shutdown());
+    let (ic, oc) = kept.borrow_mut().take().unwrap();
+    assert!(io::is_closed(&ic) && io::is_closed(&oc));
+}
+
+#[test]
+fn closing_the_output_side_lets_the_peer_see_the_end_while_we_still_read() {
+    // The server answers with the number of lines once the client is done
+    // sending; the client reads that answer after closing its output.
+    let p = io::establish_server(any_port(), |ic, oc| {
+        io::read_lines(&ic)
+            .fold(0, |n, _| n + 1)
+            .bind(move |n| io::write_line(&oc, format!("{n} lines")))
+    })
+    .bind(|server| {
+        io::with_connection(server.addr().clone(), |ic, oc| {
+            io::write_lines(&oc, &lwt::stream::of_list(["a", "b", "c"]))
+                .bind(move |()| io::close(&oc))
+                .bind(move |()| io::read_line(&ic))
+        })
+        .bind(move |l| server.shutdown().map(move |()| l))
+    });
+    assert_eq!(ok(p), "3 lines");
+}
+
+#[test]
+fn a_unix_domain_server_removes_its_socket_file_at_shutdown() {
+    let path = temp_path("sock");
+    let _ = std::fs::remove_file(&path);
+    let addr = lwt::unix::SockAddr::Unix(path.clone());
+    let p = io::establish_server(addr.clone(), |_ic, oc| io::write_line(&oc, "over unix")).bind(move |server| {
+        io::with_connection(addr, |ic, _oc| io::read_line(&ic)).bind(move |l| server.shutdown().map(move |()| l))
+    });
+    assert_eq!(ok(p), "over unix");
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_client_that_resets_does_not_hang_the_server_reader() {
+    // The handler reads until the end of input; the client connects and
+    // closes at once. The handler must see the end and finish.
+    let (done, done_r) = lwt::wait::<Option<String>>();
+    let done_r = Rc::new(done_r);
+    let p = io::establish_server(any_port(), move |ic, _oc| {
+        let r = done_r.clone();
+        io::read_line_opt(&ic).map(move |l| r.wakeup(l))
+    })
+    .bind(|server| {
+        io::open_connection(server.addr().clone())
+            .bind(|(ic, oc)| io::close(&oc).bind(move |()| io::close(&ic)))
+            .bind(move |()| done)
+            .bind(move |l| server.shutdown().map(move |()| l))
+    });
+    assert_eq!(ok(p), None);
+}
