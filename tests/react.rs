@@ -1712,3 +1712,117 @@ fn signal_l1_s_to_l6_s_and_app_s() {
         [3, 6, 9, 9, -1, 303, -3]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Lwt bridges: streams
+// ---------------------------------------------------------------------------
+
+#[test]
+fn to_stream_resolves_a_pending_read_with_the_next_occurrence() {
+    // Lwt_react's "to_stream" test.
+    let (ev, send) = e::create::<i32>();
+    let stream = ev.to_stream();
+    let t = stream.next();
+    assert!(t.is_pending());
+    send.send(42);
+    assert_eq!(fulfilled(&t), 42);
+}
+
+#[test]
+fn to_stream_buffers_occurrences_in_order() {
+    // Lwt_react's "to_stream 2" test.
+    let (ev, send) = e::create::<i32>();
+    let stream = ev.to_stream();
+    for x in 1..=3 {
+        send.send(x);
+    }
+    assert_eq!(fulfilled(&stream.nget(3)), vec![1, 2, 3]);
+}
+
+#[test]
+fn to_stream_keeps_a_derived_event_alive_and_is_freed_with_the_stream() {
+    let (ev, send) = e::create::<i32>();
+    let base = live_nodes();
+    let stream = ev.map(|x| x + 1).filter(|x| x % 2 == 0).to_stream();
+    assert!(live_nodes() > base);
+    for x in 1..=4 {
+        send.send(x);
+    }
+    assert_eq!(fulfilled(&stream.nget(2)), vec![2, 4]);
+    drop(stream);
+    assert_eq!(live_nodes(), base);
+}
+
+#[test]
+fn a_pending_read_of_a_dropped_stream_lets_go_at_the_next_occurrence() {
+    let (ev, send) = e::create::<i32>();
+    let base = live_nodes();
+    let stream = ev.to_stream();
+    let pending = stream.get();
+    drop((stream, pending));
+    send.send(1);
+    assert_eq!(live_nodes(), base);
+}
+
+#[test]
+fn of_stream_makes_each_element_an_occurrence() {
+    // Lwt_react's "of_stream" test.
+    let (stream, push) = lwt::stream::create::<i32>();
+    let ev = e::of_stream(stream);
+    let (_k, log) = record(&ev);
+    push.push(1).unwrap();
+    push.push(2).unwrap();
+    push.push(3).unwrap();
+    assert!(log.borrow().is_empty(), "reading starts after a pause");
+    lwt::wakeup_paused();
+    assert_eq!(*log.borrow(), vec![1, 2, 3]);
+    push.push(4).unwrap();
+    assert_eq!(*log.borrow(), vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn an_event_through_a_stream_and_back_keeps_every_occurrence() {
+    let (ev, send) = e::create::<u32>();
+    let back = e::of_stream(ev.to_stream());
+    let (_k, log) = record(&back);
+    lwt::wakeup_paused();
+    for x in 0..100 {
+        send.send(x);
+    }
+    assert_eq!(*log.borrow(), (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_stream_through_an_event_and_back_keeps_every_element() {
+    let source = lwt::stream::of_list(vec!["a", "b", "c"]);
+    let ev = e::of_stream(source);
+    let round = ev.to_stream();
+    lwt::wakeup_paused();
+    assert_eq!(fulfilled(&round.nget(3)), vec!["a", "b", "c"]);
+}
+
+#[test]
+fn dropping_an_of_stream_event_stops_reading() {
+    let (stream, push) = lwt::stream::create::<i32>();
+    let reader = stream.share();
+    let ev = e::of_stream(stream);
+    lwt::wakeup_paused();
+    drop(ev);
+    push.push(7).unwrap();
+    assert_eq!(fulfilled(&reader.next()), 7, "the element was left for other readers");
+}
+
+#[test]
+fn a_panic_while_updating_from_a_stream_goes_to_the_hook() {
+    let hook = hook_log();
+    let (stream, push) = lwt::stream::create::<i32>();
+    let ev = e::of_stream(stream);
+    let bad = ev.map(|x| if *x == 2 { panic!("stream boom") } else { *x });
+    let (_k, log) = record(&bad);
+    lwt::wakeup_paused();
+    for x in 1..=3 {
+        push.push(x).unwrap();
+    }
+    assert_eq!(*log.borrow(), vec![1, 3]);
+    assert_eq!(hook.borrow().len(), 1);
+}

@@ -31,7 +31,8 @@ use std::rc::Rc;
 use super::event::{self, primitive, Event, WeakSender};
 use super::graph::{self, panic_text};
 use super::signal::{self, const_signal, EqFn, SRepr, Signal};
-use crate::core::{pause, rejected, resolved, task, wait, Error, Promise, State};
+use crate::core::{pause, rejected, resolved, task, wait, Error, Promise, Resolver, State};
+use crate::stream::{self, Stream};
 
 /// Calls the user's `f`; a panic goes to the async exception hook and
 /// becomes a rejected promise.
@@ -196,7 +197,7 @@ impl<T: 'static> Event<T> {
     /// occurs, not inside it (a deliberate difference: its callbacks may then
     /// send to primitives, and calling `next` again from them waits for the
     /// following occurrence). To process every occurrence, prefer
-    /// `Event::to_stream` or [`Event::map_s`]. Canceling the promise stops
+    /// [`Event::to_stream`] or [`Event::map_s`]. Canceling the promise stops
     /// listening. While it is pending, the promise keeps the event alive.
     ///
     /// ```
@@ -573,6 +574,103 @@ fn from_next<T: 'static>(st: Rc<FromLoop<T>>) {
     });
     if q.is_pending() {
         *st.current.borrow_mut() = Some(q);
+    }
+}
+
+/// What `to_stream` has received and not handed to the stream yet.
+struct Feed<T: 'static> {
+    buffered: VecDeque<T>,
+    /// The stream's pending pull, when nothing was buffered.
+    waiting: Option<Resolver<Option<T>>>,
+}
+
+impl<T: 'static> Event<T> {
+    /// A stream of all the occurrences of this event from now on
+    /// (Lwt_react's `E.to_stream`): the robust way to process every
+    /// occurrence in a promise loop. Occurrences are buffered until read;
+    /// the stream never ends.
+    ///
+    /// The stream keeps the event alive. A read left pending when the last
+    /// handle on the stream is dropped keeps the two alive until the event
+    /// occurs once more (the stream's pending pull and the event refer to
+    /// each other).
+    ///
+    /// ```
+    /// use lwt::react::e;
+    /// let (ev, send) = e::create::<u32>();
+    /// let stream = ev.map(|x| x * 10).to_stream();
+    /// send.send(1);
+    /// send.send(2);
+    /// assert_eq!(stream.nget(2).state(), lwt::State::Fulfilled(vec![10, 20]));
+    /// ```
+    pub fn to_stream(&self) -> Stream<T>
+    where
+        T: Clone,
+    {
+        let feed = Rc::new(RefCell::new(Feed {
+            buffered: VecDeque::new(),
+            waiting: None,
+        }));
+        let f2 = feed.clone();
+        let sink = self.map(move |x| {
+            let waiting = f2.borrow_mut().waiting.take();
+            match waiting {
+                // Resolved after the step: the reader's callbacks may send.
+                Some(r) => {
+                    let v = x.clone();
+                    graph::after_step(move || {
+                        let _ = r.try_wakeup_result(Ok(Some(v)));
+                    });
+                }
+                None => f2.borrow_mut().buffered.push_back(x.clone()),
+            }
+        });
+        stream::from(move || {
+            // The stream's source holds the sink, and through it the event.
+            let _alive = &sink;
+            let mut fd = feed.borrow_mut();
+            if let Some(v) = fd.buffered.pop_front() {
+                return resolved(Some(v));
+            }
+            let (p, r) = wait();
+            fd.waiting = Some(r);
+            p
+        })
+    }
+}
+
+/// An event that occurs with each element of `stream`, read from the next
+/// turn of the event loop on (Lwt_react's `E.of_stream`). It stops
+/// occurring when the stream ends or fails. Dropping the event stops the
+/// reading; a panic while updating goes to the async exception hook.
+///
+/// ```
+/// use lwt::react::e;
+/// let (stream, push) = lwt::stream::create::<&str>();
+/// let ev = e::of_stream(stream);
+/// let next = ev.next();
+/// push.push("hello").unwrap();
+/// lwt::wakeup_paused(); // reading starts on the next turn of the loop
+/// assert_eq!(next.state(), lwt::State::Fulfilled("hello"));
+/// ```
+pub fn of_stream<T: 'static>(stream: Stream<T>) -> Event<T> {
+    let (ev, tx) = primitive::<T>();
+    let w = tx.downgrade();
+    let reading = pause().bind(move |()| stream.iter(move |v| w.send_later(v)));
+    if let Some(n) = ev.node() {
+        n.h.anchor(Box::new(StopReading(Some(reading))));
+    }
+    ev
+}
+
+/// Cancels a promise when dropped.
+struct StopReading(Option<Promise<()>>);
+
+impl Drop for StopReading {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.cancel();
+        }
     }
 }
 

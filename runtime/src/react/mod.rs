@@ -55,7 +55,7 @@
 //! # Promise bridges (Lwt_react)
 //!
 //! [`Event::next`], [`Event::limit`], [`e::from`], [`e::delay`],
-//! `Event::to_stream`, `e::of_stream` and the promise-taking combinators
+//! [`Event::to_stream`], [`e::of_stream`] and the promise-taking combinators
 //! (`map_s`, `map_p`, `filter_s`, ...) connect events and signals to
 //! promises. The `_s` forms call the function on one occurrence at a time
 //! and keep occurrence order; the `_p` forms start every call at once and
@@ -96,7 +96,7 @@
 //! | `S.Bool`, `S.Int`/`S.Float`, `S.Option`, `S.Pair` | [`s::bool`], [`s::int`], [`s::option`], [`s::pair`] |
 //! | Lwt_react `E.keep`, `S.keep`, `E/S.with_finaliser` | [`Event::keep`], [`Signal::keep`], [`Event::with_finaliser`], [`Signal::with_finaliser`] |
 //! | `E.next`, `E.limit`, `E.from`, `E.delay` | [`Event::next`], [`Event::limit`], [`e::from`], [`e::delay`] |
-//! | `E.to_stream`, `E.of_stream` | `Event::to_stream`, `e::of_stream` (once `lwt::stream` lands) |
+//! | `E.to_stream`, `E.of_stream` | [`Event::to_stream`], [`e::of_stream`] |
 //! | `E.app_s/_p`, `E.map_s/_p`, `E.filter_s/_p`, `E.fmap_s/_p` | [`e::app_s`]/[`e::app_p`], [`Event::map_s`]/[`Event::map_p`], [`Event::filter_s`]/[`Event::filter_p`], [`Event::filter_map_s`]/[`Event::filter_map_p`] |
 //! | `E.diff_s`, `E.accum_s`, `E.fold_s`, `E.merge_s`, `E.run_s/_p` | [`Event::diff_s`], [`e::accum_s`], [`Event::fold_s`], [`e::merge_s`], [`Event::run_s`]/[`Event::run_p`] |
 //! | `S.bind ?eq`, `S.bind_s`, `S.limit` | [`Signal::bind`], [`Signal::bind_s`], [`Signal::limit`] |
@@ -144,7 +144,7 @@ pub use step::Step;
 /// Most combinators are methods of [`Event`]; this module holds the
 /// constructors and the functions of several events.
 pub mod e {
-    pub use super::bridges::{accum_s, app_p, app_s, delay, from, merge_s};
+    pub use super::bridges::{accum_s, app_p, app_s, delay, from, merge_s, of_stream};
     pub use super::event::{accum, app, create, fix, l1, l2, l3, l4, l5, l6, merge, never, option, select};
 }
 
