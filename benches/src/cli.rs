@@ -15,8 +15,6 @@ pub const WORKLOADS: &[&str] = &[
     "echo",
     "pipe_throughput",
     "lines",
-    "react_diamond",
-    "react_diamond_plain",
 ];
 
 /// A parsed command line.
