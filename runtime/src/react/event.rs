@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
-use super::graph::{self, add_dep, addr, dispose, succ, Header, Node, DELAYED, PRIMITIVE};
+use super::graph::{self, add_dep, addr, succ, Header, Node, Updater, DELAYED, PRIMITIVE};
 use super::signal::{SRepr, Signal};
 use super::step::{Step, IN_STEP};
 use crate::core::Error;
@@ -20,7 +20,7 @@ pub(crate) struct ENode<T: 'static> {
     // Borrowed mutably while the function runs (a node never runs inside
     // its own run). If the node stops itself meanwhile, `run` drops the
     // function once the call is over.
-    upd: RefCell<Option<EUpdate<T>>>,
+    upd: Updater<ENode<T>>,
 }
 
 impl<T: 'static> ENode<T> {
@@ -28,7 +28,7 @@ impl<T: 'static> ENode<T> {
         Rc::new(ENode {
             h: Header::new(rank),
             occ: RefCell::new(None),
-            upd: RefCell::new(upd),
+            upd: Updater::new(upd),
         })
     }
 
@@ -53,25 +53,11 @@ impl<T: 'static> ENode<T> {
             return;
         }
         self.h.mark_stopped();
-        // While the node runs, its function is borrowed: `run` drops it.
-        let f = self.upd.try_borrow_mut().ok().and_then(|mut slot| slot.take());
-        if let Some(f) = f {
-            dispose(Box::new(f));
-        }
+        self.upd.release();
     }
 
     fn set_update(&self, f: EUpdate<T>) {
-        *self.upd.borrow_mut() = Some(f);
-    }
-}
-
-impl<T: 'static> Drop for ENode<T> {
-    fn drop(&mut self) {
-        // The update function holds the producers: drop it through the
-        // graveyard so that a long chain is freed without deep recursion.
-        if let Some(f) = self.upd.get_mut().take() {
-            dispose(Box::new(f));
-        }
+        self.upd.set(f);
     }
 }
 
@@ -81,18 +67,7 @@ impl<T: 'static> Node for ENode<T> {
     }
 
     fn run(self: Rc<Self>) {
-        let mut slot = self.upd.borrow_mut();
-        let Some(f) = slot.as_mut() else { return };
-        // If `f` panics, unwinding releases the borrow and leaves `f` in
-        // place: the step goes on (see `drain_queue`), the node stays usable.
-        f(&self);
-        if self.h.stopped.get() {
-            let f = slot.take();
-            drop(slot);
-            if let Some(f) = f {
-                dispose(Box::new(f));
-            }
-        }
+        self.upd.run(&self, &self.h.stopped);
     }
 
     fn clear(&self) {

@@ -570,6 +570,57 @@ fn drain_after() {
 /// Drops `b` without recursing: dropping the last handle on a long chain of
 /// derived nodes would otherwise drop each producer from inside the drop of
 /// its consumer, one stack frame per node.
+/// The update function of a derived node (event or signal), and the rules
+/// for letting go of it: it holds the node's producers, so it is dropped when
+/// the node stops — but not while it runs (then after it returns) — and always
+/// through [`dispose`], so that a long chain is freed without deep recursion.
+pub(crate) struct Updater<N: 'static>(RefCell<Option<UpdateFn<N>>>);
+
+/// A derived node's update function.
+pub(crate) type UpdateFn<N> = Box<dyn FnMut(&Rc<N>)>;
+
+impl<N: 'static> Updater<N> {
+    pub(crate) fn new(f: Option<UpdateFn<N>>) -> Updater<N> {
+        Updater(RefCell::new(f))
+    }
+
+    pub(crate) fn set(&self, f: UpdateFn<N>) {
+        *self.0.borrow_mut() = Some(f);
+    }
+
+    /// Drops the function now, unless it is running (`run` drops it then).
+    pub(crate) fn release(&self) {
+        let f = self.0.try_borrow_mut().ok().and_then(|mut slot| slot.take());
+        if let Some(f) = f {
+            dispose(Box::new(f));
+        }
+    }
+
+    /// Runs the function on `node`; drops it after if the node stopped.
+    pub(crate) fn run(&self, node: &Rc<N>, stopped: &Cell<bool>) {
+        let mut slot = self.0.borrow_mut();
+        let Some(f) = slot.as_mut() else { return };
+        // If `f` panics, unwinding releases the borrow and leaves `f` in
+        // place: the step goes on (see `drain_queue`), the node stays usable.
+        f(node);
+        if stopped.get() {
+            let f = slot.take();
+            drop(slot);
+            if let Some(f) = f {
+                dispose(Box::new(f));
+            }
+        }
+    }
+}
+
+impl<N: 'static> Drop for Updater<N> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.get_mut().take() {
+            dispose(Box::new(f));
+        }
+    }
+}
+
 pub(crate) fn dispose(b: Box<dyn Any>) {
     let queued = ENGINE.try_with(|en| {
         en.graveyard.borrow_mut().push(b);

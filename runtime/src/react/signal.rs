@@ -7,7 +7,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::event::{self, Event, Finaliser};
-use super::graph::{self, add_dep, addr, dispose, succ, Header, Node, DELAYED, PRIMITIVE};
+use super::graph::{self, add_dep, addr, succ, Header, Node, Updater, DELAYED, PRIMITIVE};
 use super::step::{Step, IN_STEP};
 use crate::core::Error;
 
@@ -23,7 +23,7 @@ pub(crate) struct SNode<T: 'static> {
     // Borrowed mutably while the function runs (a node never runs inside
     // its own run). If the node stops itself meanwhile, `run` drops the
     // function once the call is over.
-    upd: RefCell<Option<SUpdate<T>>>,
+    upd: Updater<SNode<T>>,
 }
 
 impl<T: 'static> SNode<T> {
@@ -32,7 +32,7 @@ impl<T: 'static> SNode<T> {
             h: Header::new(rank),
             value: RefCell::new(init),
             eq,
-            upd: RefCell::new(upd),
+            upd: Updater::new(upd),
         })
     }
 
@@ -57,23 +57,11 @@ impl<T: 'static> SNode<T> {
             return;
         }
         self.h.mark_stopped();
-        // While the node runs, its function is borrowed: `run` drops it.
-        let f = self.upd.try_borrow_mut().ok().and_then(|mut slot| slot.take());
-        if let Some(f) = f {
-            dispose(Box::new(f));
-        }
+        self.upd.release();
     }
 
     fn set_update(&self, f: SUpdate<T>) {
-        *self.upd.borrow_mut() = Some(f);
-    }
-}
-
-impl<T: 'static> Drop for SNode<T> {
-    fn drop(&mut self) {
-        if let Some(f) = self.upd.get_mut().take() {
-            dispose(Box::new(f));
-        }
+        self.upd.set(f);
     }
 }
 
@@ -83,18 +71,7 @@ impl<T: 'static> Node for SNode<T> {
     }
 
     fn run(self: Rc<Self>) {
-        let mut slot = self.upd.borrow_mut();
-        let Some(f) = slot.as_mut() else { return };
-        // If `f` panics, unwinding releases the borrow and leaves `f` in
-        // place: the step goes on (see `drain_queue`), the node stays usable.
-        f(&self);
-        if self.h.stopped.get() {
-            let f = slot.take();
-            drop(slot);
-            if let Some(f) = f {
-                dispose(Box::new(f));
-            }
-        }
+        self.upd.run(&self, &self.h.stopped);
     }
 }
 
