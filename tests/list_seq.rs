@@ -6,33 +6,10 @@ use std::fmt::Debug;
 use std::rc::Rc;
 
 use lwt::seq::{self, Node, Seq};
-use lwt::{list, pause, resolved, wait, Error, ErrorKind, Promise, State};
+use lwt::{list, pause, resolved, wait, ErrorKind, Promise, State};
 
-fn settle() {
-    for _ in 0..1_000_000 {
-        if lwt::paused_count() == 0 && !lwt::core::has_ready_work() {
-            return;
-        }
-        lwt::wakeup_paused();
-    }
-    panic!("promises kept pausing");
-}
-
-fn fulfilled<T: Clone + Debug + 'static>(p: &Promise<T>) -> T {
-    settle();
-    match p.state() {
-        State::Fulfilled(v) => v,
-        other => panic!("expected a fulfilled promise, got {other:?}"),
-    }
-}
-
-fn rejected_with<T: Clone + Debug + 'static>(p: &Promise<T>) -> Error {
-    settle();
-    match p.state() {
-        State::Rejected(e) => e,
-        other => panic!("expected a rejected promise, got {other:?}"),
-    }
-}
+mod drive;
+use drive::{fulfilled, rejected_with};
 
 /// A callback that panics on its second call: the list function must turn
 /// that into a rejected promise, never let it escape.

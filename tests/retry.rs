@@ -9,33 +9,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use lwt::retry::{self, equal_error, opaque, pp_error, Attempt, Error as RetryError, Policy, Sleeper};
-use lwt::{pause, resolved, stream, task, Error, ErrorKind, Promise, State};
+use lwt::{pause, resolved, stream, task, ErrorKind, Promise, State};
 
-fn settle() {
-    for _ in 0..100_000 {
-        if lwt::paused_count() == 0 && !lwt::core::has_ready_work() {
-            return;
-        }
-        lwt::wakeup_paused();
-    }
-    panic!("promises kept pausing");
-}
-
-fn fulfilled<T: Clone + Debug + 'static>(p: &Promise<T>) -> T {
-    settle();
-    match p.state() {
-        State::Fulfilled(v) => v,
-        other => panic!("expected a fulfilled promise, got {other:?}"),
-    }
-}
-
-fn rejected_with<T: Clone + Debug + 'static>(p: &Promise<T>) -> Error {
-    settle();
-    match p.state() {
-        State::Rejected(e) => e,
-        other => panic!("expected a rejected promise, got {other:?}"),
-    }
-}
+mod drive;
+use drive::{fulfilled, rejected_with, settle};
 
 /// A sleeper that records each delay and resumes at the next turn.
 fn recording_sleeper() -> (Sleeper, Rc<RefCell<Vec<Duration>>>) {

@@ -9,31 +9,8 @@ use lwt::mvar::Mvar;
 use lwt::stream::{self, Closed, Empty, Full, Stream};
 use lwt::{pause, resolved, Error, ErrorKind, Promise, State};
 
-fn settle() {
-    for _ in 0..100_000 {
-        if lwt::paused_count() == 0 && !lwt::core::has_ready_work() {
-            return;
-        }
-        lwt::wakeup_paused();
-    }
-    panic!("promises kept pausing");
-}
-
-fn fulfilled<T: Clone + Debug + 'static>(p: &Promise<T>) -> T {
-    settle();
-    match p.state() {
-        State::Fulfilled(v) => v,
-        other => panic!("expected a fulfilled promise, got {other:?}"),
-    }
-}
-
-fn rejected_with<T: Clone + Debug + 'static>(p: &Promise<T>) -> Error {
-    settle();
-    match p.state() {
-        State::Rejected(e) => e,
-        other => panic!("expected a rejected promise, got {other:?}"),
-    }
-}
+mod drive;
+use drive::{fulfilled, rejected_with, settle};
 
 fn is<E: std::error::Error + 'static>(e: &Error) -> bool {
     e.downcast_ref::<E>().is_some()

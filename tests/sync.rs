@@ -13,33 +13,8 @@ use lwt::pool::Pool;
 use lwt::switch::{self, Switch};
 use lwt::{pause, resolved, task, wait, Error, ErrorKind, Promise, State};
 
-/// Resumes paused promises until nothing is left to run (what the event
-/// loop would do), with a bound so that a bug cannot hang the test.
-fn settle() {
-    for _ in 0..10_000 {
-        if lwt::paused_count() == 0 && !lwt::core::has_ready_work() {
-            return;
-        }
-        lwt::wakeup_paused();
-    }
-    panic!("promises kept pausing");
-}
-
-fn fulfilled<T: Clone + Debug + 'static>(p: &Promise<T>) -> T {
-    settle();
-    match p.state() {
-        State::Fulfilled(v) => v,
-        other => panic!("expected a fulfilled promise, got {other:?}"),
-    }
-}
-
-fn rejected_with<T: Clone + Debug + 'static>(p: &Promise<T>) -> Error {
-    settle();
-    match p.state() {
-        State::Rejected(e) => e,
-        other => panic!("expected a rejected promise, got {other:?}"),
-    }
-}
+mod drive;
+use drive::{fulfilled, rejected_with};
 
 #[derive(Debug)]
 struct Dummy;
