@@ -6,29 +6,36 @@
 //! (the user's function, the promise to resolve, a storage snapshot), so a
 //! [`Callback`] keeps closures of up to four words in place, next to a
 //! pointer to a table of two functions (call, drop) made for the closure's
-//! type; bigger closures fall back to a box. This is the "small box" of
+//! type; bigger closures go to a block of the node free lists. This is the "small box" of
 //! crates like `smallbox`, reduced to the one signature we need.
+//!
+//! [`Callbacks`], the list of a pending node, is one such callback too: most
+//! promises have a single callback, which is stored as is; from the second
+//! one on the slot holds a `Vec` of them, marked by a table of its own. So
+//! the list costs a node five words, not six or seven.
 
+use super::freelist;
+use super::rc::NodeRef;
+use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
-use std::ptr;
-use std::rc::Rc;
-
-use super::node::Node;
+use std::ptr::{self, NonNull};
 
 const WORDS: usize = 4;
 type Slot = [usize; WORDS];
 
 struct VTable<T: 'static> {
     /// Moves the closure out of the slot and calls it.
-    call: unsafe fn(*mut Slot, &Rc<Node<T>>),
+    call: unsafe fn(*mut Slot, &NodeRef<T>),
     /// Drops the closure in the slot without calling it.
     drop: unsafe fn(*mut Slot),
     /// Runs only when the promise ends canceled, before the others.
     cancel: bool,
+    /// The slot holds a `Vec<Callback<T>>` (see [`Callbacks`]).
+    many: bool,
 }
 
-/// A `FnOnce(&Rc<Node<T>>)` stored inline when it is small.
+/// A `FnOnce(&NodeRef<T>)` stored inline when it is small.
 pub(crate) struct Callback<T: 'static> {
     slot: MaybeUninit<Slot>,
     vtable: &'static VTable<T>,
@@ -39,21 +46,23 @@ pub(crate) struct Callback<T: 'static> {
 struct Inline<T, F>(PhantomData<(T, F)>);
 struct Boxed<T, F>(PhantomData<(T, F)>);
 
-impl<T: 'static, F: FnOnce(&Rc<Node<T>>) + 'static> Inline<T, F> {
+impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Inline<T, F> {
     const REGULAR: VTable<T> = VTable {
         call: Self::call,
         drop: Self::drop,
         cancel: false,
+        many: false,
     };
     const CANCEL: VTable<T> = VTable {
         call: Self::call,
         drop: Self::drop,
         cancel: true,
+        many: false,
     };
 
     // SAFETY (both): the slot holds a live `F`, written by `Callback::new`;
     // each is called at most once, and `Callback` forgets the slot after.
-    unsafe fn call(slot: *mut Slot, node: &Rc<Node<T>>) {
+    unsafe fn call(slot: *mut Slot, node: &NodeRef<T>) {
         let f = unsafe { ptr::read(slot as *mut F) };
         f(node)
     }
@@ -62,30 +71,52 @@ impl<T: 'static, F: FnOnce(&Rc<Node<T>>) + 'static> Inline<T, F> {
     }
 }
 
-impl<T: 'static, F: FnOnce(&Rc<Node<T>>) + 'static> Boxed<T, F> {
+impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Boxed<T, F> {
     const REGULAR: VTable<T> = VTable {
         call: Self::call,
         drop: Self::drop,
         cancel: false,
+        many: false,
     };
     const CANCEL: VTable<T> = VTable {
         call: Self::call,
         drop: Self::drop,
         cancel: true,
+        many: false,
     };
 
-    // SAFETY (both): the slot holds a live `Box<F>`, as above.
-    unsafe fn call(slot: *mut Slot, node: &Rc<Node<T>>) {
-        let f = unsafe { ptr::read(slot as *mut Box<F>) };
+    /// Moves `f` to a block from the node free lists (see `freelist.rs`):
+    /// a closure too big for the slot is as common as the bind it belongs
+    /// to, so it should not cost a trip to the global allocator either.
+    fn boxed(f: F) -> NonNull<F> {
+        let p = freelist::alloc(Layout::new::<F>(), false).cast::<F>();
+        // SAFETY: the block is fresh, sized and aligned for an `F`.
+        unsafe { p.as_ptr().write(f) };
+        p
+    }
+
+    // SAFETY (both): the slot holds a pointer to a live `F` in a block from
+    // `boxed`; the block is given back exactly once, after the closure left it.
+    unsafe fn call(slot: *mut Slot, node: &NodeRef<T>) {
+        let f = unsafe {
+            let p = ptr::read(slot as *mut NonNull<F>);
+            let f = ptr::read(p.as_ptr());
+            freelist::dealloc(p.cast(), Layout::new::<F>(), false);
+            f
+        };
         f(node)
     }
     unsafe fn drop(slot: *mut Slot) {
-        unsafe { ptr::drop_in_place(slot as *mut Box<F>) }
+        unsafe {
+            let p = ptr::read(slot as *mut NonNull<F>);
+            ptr::drop_in_place(p.as_ptr());
+            freelist::dealloc(p.cast(), Layout::new::<F>(), false);
+        }
     }
 }
 
 impl<T: 'static> Callback<T> {
-    fn make<F: FnOnce(&Rc<Node<T>>) + 'static>(f: F, cancel: bool) -> Callback<T> {
+    fn make<F: FnOnce(&NodeRef<T>) + 'static>(f: F, cancel: bool) -> Callback<T> {
         let mut slot = MaybeUninit::<Slot>::uninit();
         let vtable: &'static VTable<T> = if size_of::<F>() <= size_of::<Slot>() && align_of::<F>() <= align_of::<Slot>()
         {
@@ -97,8 +128,8 @@ impl<T: 'static> Callback<T> {
                 &Inline::<T, F>::REGULAR
             }
         } else {
-            // SAFETY: a box is one word, aligned like the slot.
-            unsafe { ptr::write(slot.as_mut_ptr() as *mut Box<F>, Box::new(f)) };
+            // SAFETY: a pointer is one word, aligned like the slot.
+            unsafe { ptr::write(slot.as_mut_ptr() as *mut NonNull<F>, Boxed::<T, F>::boxed(f)) };
             if cancel {
                 &Boxed::<T, F>::CANCEL
             } else {
@@ -114,13 +145,13 @@ impl<T: 'static> Callback<T> {
 
     /// A callback run whenever the promise resolves.
     #[inline]
-    pub(crate) fn regular(f: impl FnOnce(&Rc<Node<T>>) + 'static) -> Callback<T> {
+    pub(crate) fn regular(f: impl FnOnce(&NodeRef<T>) + 'static) -> Callback<T> {
         Callback::make(f, false)
     }
 
     /// A callback run only if the promise ends canceled (Lwt's `on_cancel`).
     pub(crate) fn cancel(f: impl FnOnce() + 'static) -> Callback<T> {
-        Callback::make(move |_: &Rc<Node<T>>| f(), true)
+        Callback::make(move |_: &NodeRef<T>| f(), true)
     }
 
     /// Whether this is an `on_cancel` callback.
@@ -131,7 +162,7 @@ impl<T: 'static> Callback<T> {
 
     /// Calls the callback, consuming it.
     #[inline]
-    pub(crate) fn call(self, node: &Rc<Node<T>>) {
+    pub(crate) fn call(self, node: &NodeRef<T>) {
         let mut me = ManuallyDrop::new(self);
         // SAFETY: the slot is live (not called or dropped before), and
         // `ManuallyDrop` keeps `Drop` from touching it after the call.
@@ -146,11 +177,126 @@ impl<T: 'static> Drop for Callback<T> {
     }
 }
 
+/// The table marking a slot that holds a `Vec<Callback<T>>`; never called.
+struct Many<T>(PhantomData<T>);
+
+impl<T: 'static> Many<T> {
+    const TABLE: VTable<T> = VTable {
+        call: Self::call,
+        drop: Self::drop,
+        cancel: false,
+        many: true,
+    };
+
+    unsafe fn call(_: *mut Slot, _: &NodeRef<T>) {
+        unreachable!("a callback list is taken apart, never called")
+    }
+    // SAFETY: the slot holds a live `Vec<Callback<T>>`.
+    unsafe fn drop(slot: *mut Slot) {
+        unsafe { ptr::drop_in_place(slot as *mut Vec<Callback<T>>) }
+    }
+}
+
+/// The callbacks of a pending node, in attachment order.
+pub(crate) struct Callbacks<T: 'static>(Option<Callback<T>>);
+
+impl<T: 'static> Callbacks<T> {
+    pub(crate) const fn new() -> Callbacks<T> {
+        Callbacks(None)
+    }
+
+    fn from_vec(mut v: Vec<Callback<T>>) -> Callbacks<T> {
+        match v.len() {
+            0 => Callbacks(None),
+            1 => Callbacks(v.pop()),
+            _ => {
+                let mut slot = MaybeUninit::<Slot>::uninit();
+                // SAFETY: a `Vec` is three words, aligned like the slot.
+                unsafe { ptr::write(slot.as_mut_ptr() as *mut Vec<Callback<T>>, v) };
+                Callbacks(Some(Callback {
+                    slot,
+                    vtable: &Many::<T>::TABLE,
+                    _not_send: PhantomData,
+                }))
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, cb: Callback<T>) {
+        match &mut self.0 {
+            None => self.0 = Some(cb),
+            Some(first) if first.vtable.many => {
+                // SAFETY: a `many` slot holds a live `Vec<Callback<T>>`.
+                let v = unsafe { &mut *(first.slot.as_mut_ptr() as *mut Vec<Callback<T>>) };
+                v.push(cb);
+            }
+            Some(_) => {
+                let first = self.0.take();
+                *self = Callbacks::from_vec(first.into_iter().chain(Some(cb)).collect());
+            }
+        }
+    }
+
+    /// `front` followed by `self`.
+    pub(crate) fn prepend(&mut self, front: Callbacks<T>) {
+        if front.is_empty() {
+            return;
+        }
+        let back = std::mem::take(self);
+        let mut all = front.into_vec();
+        all.extend(back.into_vec());
+        *self = Callbacks::from_vec(all);
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The single callback, or the list of several.
+    #[inline]
+    pub(crate) fn take(self) -> Taken<T> {
+        match self.0 {
+            None => Taken::None,
+            Some(cb) if cb.vtable.many => {
+                let cb = ManuallyDrop::new(cb);
+                // SAFETY: a `many` slot holds a live `Vec`, moved out once;
+                // `ManuallyDrop` keeps the slot from being dropped again.
+                Taken::Many(unsafe { ptr::read(cb.slot.as_ptr() as *const Vec<Callback<T>>) })
+            }
+            Some(cb) => Taken::One(cb),
+        }
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Callback<T>> {
+        match self.take() {
+            Taken::None => Vec::new(),
+            Taken::One(cb) => vec![cb],
+            Taken::Many(v) => v,
+        }
+    }
+}
+
+impl<T: 'static> Default for Callbacks<T> {
+    fn default() -> Self {
+        Callbacks::new()
+    }
+}
+
+/// A callback list taken apart.
+pub(crate) enum Taken<T: 'static> {
+    None,
+    One(Callback<T>),
+    Many(Vec<Callback<T>>),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::node::HowToCancel;
+    use crate::core::node::{HowToCancel, Node};
     use std::cell::Cell;
+    use std::rc::Rc;
 
     /// Counts drops of the values a closure captured.
     struct Probe(Rc<Cell<u32>>);
@@ -160,8 +306,8 @@ mod tests {
         }
     }
 
-    fn node() -> Rc<Node<u8>> {
-        Node::new(HowToCancel::Not)
+    fn node() -> NodeRef<u8> {
+        Node::new(HowToCancel::not())
     }
 
     #[test]
@@ -199,6 +345,40 @@ mod tests {
         drop(Callback::<u8>::regular(move |_| drop(small)));
         drop(Callback::<u8>::cancel(move || drop(big)));
         assert_eq!(drops.get(), 2);
+    }
+
+    #[test]
+    fn callback_lists_keep_order_and_drop_once() {
+        let calls = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let drops = Rc::new(Cell::new(0));
+        let mut front = Callbacks::<u8>::new();
+        let mut back = Callbacks::<u8>::new();
+        for i in 0..5 {
+            let (c, p) = (calls.clone(), Probe(drops.clone()));
+            let cb = Callback::regular(move |_| {
+                let _keep = &p;
+                c.borrow_mut().push(i)
+            });
+            if i < 2 {
+                front.push(cb)
+            } else {
+                back.push(cb)
+            }
+        }
+        back.prepend(front);
+        let n = node();
+        for cb in back.into_vec() {
+            cb.call(&n);
+        }
+        assert_eq!(*calls.borrow(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(drops.get(), 5);
+        let mut unrun = Callbacks::<u8>::new();
+        for _ in 0..3 {
+            let p = Probe(drops.clone());
+            unrun.push(Callback::regular(move |_| drop(p)));
+        }
+        drop(unrun);
+        assert_eq!(drops.get(), 8);
     }
 
     #[test]

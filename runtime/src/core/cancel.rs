@@ -10,21 +10,21 @@
 //! ten-million-long chain cancels without recursion.
 
 use std::collections::HashSet;
-use std::rc::Rc;
 
 use super::callback::Callback;
 use super::context;
-use super::node::{Cancelable, HowToCancel, Node};
+use super::node::{HowToCancel, Node};
 use super::promise::Promise;
+use super::rc::{AnyNode, NodeRef};
 
-pub(crate) fn cancel_erased(start: Rc<dyn Cancelable>) {
+pub(crate) fn cancel_erased(start: AnyNode) {
     let mut work = vec![start];
     let mut marked: Vec<Box<dyn FnOnce()>> = Vec::new();
     // A cycle in the cancel graph is possible (a bind whose callback returns
     // a promise that waits on the bind itself); never visit a node twice.
     let mut seen: HashSet<*const ()> = HashSet::new();
     while let Some(n) = work.pop() {
-        if !seen.insert(Rc::as_ptr(&n) as *const ()) {
+        if !seen.insert(n.addr()) {
             continue;
         }
         n.cancel_step(&mut work, &mut marked);
@@ -35,8 +35,8 @@ pub(crate) fn cancel_erased(start: Rc<dyn Cancelable>) {
 }
 
 /// Forwards the outcome of `p` to `out` (if `out` is still pending).
-fn forward<T: 'static>(p: &Rc<Node<T>>, out: Rc<Node<T>>) {
-    p.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
+fn forward<T: 'static>(p: &NodeRef<T>, out: NodeRef<T>) {
+    p.add_callback(Callback::regular(move |node: &NodeRef<T>| {
         let root = out.root();
         if root.is_pending() {
             let outcome = node.take_outcome();
@@ -45,7 +45,7 @@ fn forward<T: 'static>(p: &Rc<Node<T>>, out: Rc<Node<T>>) {
     }));
 }
 
-fn mirror<T: 'static>(p: Promise<T>, how: impl FnOnce(&Rc<Node<T>>) -> HowToCancel) -> Promise<T> {
+fn mirror<T: 'static>(p: Promise<T>, how: impl FnOnce(&NodeRef<T>) -> HowToCancel) -> Promise<T> {
     let Some(root) = p.root() else { return p };
     if !root.is_pending() {
         return p;
@@ -68,13 +68,13 @@ fn mirror<T: 'static>(p: Promise<T>, how: impl FnOnce(&Rc<Node<T>>) -> HowToCanc
 /// assert!(q.is_canceled());
 /// ```
 pub fn protected<T: 'static>(p: Promise<T>) -> Promise<T> {
-    mirror(p, |_| HowToCancel::This)
+    mirror(p, |_| HowToCancel::this())
 }
 
 /// A copy of `p` that [`Promise::cancel`] cannot cancel (Lwt's `no_cancel`);
 /// it still ends canceled if `p` itself is canceled.
 pub fn no_cancel<T: 'static>(p: Promise<T>) -> Promise<T> {
-    mirror(p, |_| HowToCancel::Not)
+    mirror(p, |_| HowToCancel::not())
 }
 
 /// A cancelable copy of `p`: canceling it cancels it and `p` (Lwt's
@@ -84,8 +84,8 @@ pub fn wrap_in_cancelable<T: 'static>(p: Promise<T>) -> Promise<T> {
     if !root.is_pending() {
         return p;
     }
-    let out = Node::new(HowToCancel::This);
-    let inner: Rc<dyn Cancelable> = root.clone();
+    let out = Node::new(HowToCancel::this());
+    let inner: AnyNode = root.erase();
     out.add_callback(Callback::cancel(move || cancel_erased(inner)));
     forward(&root, out.clone());
     Promise::from_node(out)

@@ -24,8 +24,9 @@ use std::rc::Rc;
 use super::callback::Callback;
 use super::cancel::cancel_erased;
 use super::error::Error;
-use super::node::{Cancelable, HowToCancel, Node, St};
+use super::node::{HowToCancel, Node, St};
 use super::promise::{of_result, rejected, resolved, Promise, Repr};
+use super::rc::{AnyNode, NodeRef};
 
 fn empty_list<T: 'static>(name: &str) -> Promise<T> {
     rejected(Error::invalid_argument(format!(
@@ -33,8 +34,8 @@ fn empty_list<T: 'static>(name: &str) -> Promise<T> {
     )))
 }
 
-fn cancel_targets<T: 'static>(ps: &[Promise<T>]) -> Rc<[Rc<dyn Cancelable>]> {
-    ps.iter().filter_map(Promise::cancel_target).collect()
+fn cancel_targets<T: 'static>(ps: &[Promise<T>]) -> Rc<Vec<AnyNode>> {
+    Rc::new(ps.iter().filter_map(Promise::cancel_target).collect())
 }
 
 /// Calls `k` with the outcome of `p`: now if `p` is resolved, otherwise
@@ -52,7 +53,7 @@ fn when_resolved<T: 'static>(p: Promise<T>, k: impl FnOnce(Result<T, Error>) + '
         Repr::Node(n) => {
             let root = n.root();
             if root.is_pending() {
-                root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| k(node.take_outcome())));
+                root.add_callback(Callback::regular(move |node: &NodeRef<T>| k(node.take_outcome())));
                 false
             } else {
                 k(root.take_outcome());
@@ -70,7 +71,7 @@ struct Gather<S, R: 'static> {
     slots: RefCell<S>,
     left: Cell<usize>,
     error: RefCell<Option<Error>>,
-    out: RefCell<Option<Rc<Node<R>>>>,
+    out: RefCell<Option<NodeRef<R>>>,
     finish: Cell<Option<Finish<S, R>>>,
 }
 
@@ -111,11 +112,11 @@ impl<S: Default + 'static, R: 'static> Gather<S, R> {
     }
 
     /// After all inputs were fed: the result, now or later.
-    fn result(self: &Rc<Self>, targets: Rc<[Rc<dyn Cancelable>]>) -> Promise<R> {
+    fn result(self: &Rc<Self>, targets: Rc<Vec<AnyNode>>) -> Promise<R> {
         if self.left.get() == 0 {
             return of_result(self.outcome());
         }
-        let out = Node::new(HowToCancel::Several(targets));
+        let out = Node::new(HowToCancel::several(targets));
         *self.out.borrow_mut() = Some(out.clone());
         Promise::from_node(out)
     }
@@ -144,7 +145,7 @@ pub fn both<A: 'static, B: 'static>(a: Promise<A>, b: Promise<B>) -> Promise<(A,
             _ => unreachable_join(),
         }
     }
-    let targets: Rc<[Rc<dyn Cancelable>]> = a.cancel_target().into_iter().chain(b.cancel_target()).collect();
+    let targets: Rc<Vec<AnyNode>> = Rc::new(a.cancel_target().into_iter().chain(b.cancel_target()).collect());
     let g: Rc<Gather<Slots<A, B>, (A, B)>> = Gather::new(2, finish::<A, B>);
     let g1 = g.clone();
     when_resolved(a, move |r| {
@@ -268,7 +269,7 @@ fn already_resolved<T: 'static>(ps: &[Promise<T>]) -> Option<usize> {
         .or_else(|| ps.iter().position(|p| state(p) == 1))
 }
 
-fn cancel_all(targets: &[Rc<dyn Cancelable>]) {
+fn cancel_all(targets: &[AnyNode]) {
     for t in targets {
         cancel_erased(t.clone());
     }
@@ -290,7 +291,7 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
         }
         return r;
     }
-    let out = Node::new(HowToCancel::Several(targets.clone()));
+    let out = Node::new(HowToCancel::several(targets.clone()));
     // The first input to resolve takes the result node and the inputs to
     // cancel out of this shared slot. The callbacks left on the other inputs
     // then hold nothing: a long-lived input (`choose([stop.clone(), next()])`
@@ -300,7 +301,7 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
     for p in ps {
         let Some(root) = p.root() else { continue };
         let slot = slot.clone();
-        root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
+        root.add_callback(Callback::regular(move |node: &NodeRef<T>| {
             let Some((out, targets)) = slot.borrow_mut().take() else {
                 return;
             };
@@ -387,16 +388,16 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
         }
         return of_result(r);
     }
-    let out = Node::new(HowToCancel::Several(targets.clone()));
+    let out = Node::new(HowToCancel::several(targets.clone()));
     // Every input is pending: keep them all, so the first callback can look
     // at the others' states. The first callback takes them, with the result
     // node and the inputs to cancel, out of one shared slot, so the callbacks
     // left on the other inputs hold nothing (see `race`).
-    let roots: Vec<Rc<Node<T>>> = ps.iter().filter_map(Promise::root).collect();
+    let roots: Vec<NodeRef<T>> = ps.iter().filter_map(Promise::root).collect();
     let slot = Rc::new(RefCell::new(Some((out.clone(), ps, targets))));
     for root in roots {
         let slot = slot.clone();
-        root.add_callback(Callback::regular(move |_: &Rc<Node<T>>| {
+        root.add_callback(Callback::regular(move |_: &NodeRef<T>| {
             let Some((out, ps, targets)) = slot.borrow_mut().take() else {
                 return;
             };

@@ -41,7 +41,6 @@ struct Fast {
     /// Deferred jobs or ready tasks may be waiting (cleared when drained).
     work: Cell<bool>,
     draining: Cell<bool>,
-    live: Cell<usize>,
 }
 
 thread_local! {
@@ -50,7 +49,6 @@ thread_local! {
             depth: Cell::new(0),
             work: Cell::new(false),
             draining: Cell::new(false),
-            live: Cell::new(0),
         }
     };
     static DEFERRED: RefCell<VecDeque<Job>> = const { RefCell::new(VecDeque::new()) };
@@ -187,24 +185,11 @@ fn drain() {
     }
 }
 
-/// Counts a promise node created.
-#[inline]
-pub(crate) fn node_created() {
-    FAST.with(|c| c.live.set(c.live.get() + 1));
-}
-
-/// Counts a promise node freed.
-#[inline]
-pub(crate) fn node_dropped() {
-    // `try_with`: nodes may be dropped while the thread's locals are torn down.
-    let _ = FAST.try_with(|c| c.live.set(c.live.get().wrapping_sub(1)));
-}
-
 /// The number of promise nodes alive on this thread.
 ///
 /// Promises that were resolved when created (such as `resolved(v)`) need no
 /// node and are not counted. Tests use this to check that loops run in
 /// constant memory.
 pub fn live_promises() -> usize {
-    FAST.with(|c| c.live.get())
+    super::freelist::blocks_out()
 }

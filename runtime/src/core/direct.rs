@@ -37,6 +37,7 @@ use super::error::{panic_message, Error};
 use super::hook;
 use super::node::{HowToCancel, Node};
 use super::promise::{Promise, Repr};
+use super::rc::NodeRef;
 use super::storage::{self, Snapshot};
 
 impl<T: 'static> Future for Promise<T> {
@@ -48,7 +49,7 @@ impl<T: 'static> Future for Promise<T> {
             let root = n.root();
             if root.is_pending() {
                 let waker = cx.waker().clone();
-                root.add_callback(Callback::regular(move |_: &Rc<Node<T>>| waker.wake()));
+                root.add_callback(Callback::regular(move |_: &NodeRef<T>| waker.wake()));
                 return Poll::Pending;
             }
             return Poll::Ready(root.take_outcome());
@@ -267,7 +268,7 @@ impl<T, F: Future<Output = Result<T, Error>>> Future for Guarded<F> {
 /// assert_eq!(q.state(), lwt::State::Fulfilled(42));
 /// ```
 pub fn spawn<T: 'static>(fut: impl Future<Output = Result<T, Error>> + 'static) -> Promise<T> {
-    let node = Node::<T>::new(HowToCancel::This);
+    let node = Node::<T>::new(HowToCancel::this());
     let out = node.clone();
     let guarded = Guarded(Box::pin(fut));
     let wrapped: BoxFuture = Box::pin(async move {

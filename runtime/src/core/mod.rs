@@ -27,10 +27,12 @@ mod combinators;
 mod context;
 mod direct;
 mod error;
+mod freelist;
 mod hook;
 mod node;
 mod pause;
 mod promise;
+mod rc;
 mod resolver;
 mod storage;
 

@@ -13,8 +13,9 @@
 //!
 //! The fifth state, `Taken`, exists because Rust values may not be `Clone`: a
 //! promise of a `Vec` or a socket hands its value to its one consumer by move.
-//! A promise whose handle was cloned records a cloning function (`cloner`),
-//! and then every consumer gets a clone and the value stays in place.
+//! A promise whose handle was cloned records a cloning function (in the
+//! per-type table its header points to, see `rc.rs`), and then every
+//! consumer gets a clone and the value stays in place.
 //!
 //! Callbacks of one promise run in the order they were attached (FIFO). When
 //! `p2` is folded into `p3`, `p2`'s callbacks are placed *before* `p3`'s:
@@ -31,75 +32,141 @@
 //! resolve — drops its callbacks and its cancellation link; and a bind whose
 //! callback is thereby dropped unrun does the same for its own node
 //! ([`Orphan`]), so the whole chain hanging from the abandoned promise goes.
+//!
+//! Size: a pending bind costs one node, so its size is the memory of a long
+//! chain and the cache traffic of every resolution. A node is 80 bytes with
+//! its header: the state (five words: one inline callback, or a list of them
+//! in the same place; see `callback.rs`), the cancellation link packed in one
+//! word ([`HowToCancel`]), the borrow flag, and the header's counts and table
+//! pointer.
 
 use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
 use std::rc::Rc;
 
-use super::callback::Callback;
+pub(crate) use super::callback::Callbacks;
+use super::callback::{Callback, Taken};
 use super::context;
 use super::error::Error;
 use super::hook;
+use super::rc::{AnyNode, NodeRef};
 
-/// A callback list without an allocation for the common single callback.
-pub(crate) enum Callbacks<T: 'static> {
-    Empty,
-    One(Callback<T>),
-    Many(Vec<Callback<T>>),
+/// A deferred piece of work (the second phase of a cancellation).
+pub(crate) type Job = Box<dyn FnOnce()>;
+
+/// How to cancel a pending promise (Lwt's `how_to_cancel`), in one word.
+///
+/// Every pending node carries one, so it is packed: `0` is `Not` (a
+/// `wait()` promise: `cancel` does nothing), `1` is `This` (a `task()`:
+/// `cancel` rejects it), a node pointer is `One` (a bind-like promise:
+/// cancel what it waits on), and a pointer to a shared list, tagged with
+/// `2`, is `Several` (a join-like promise: cancel every input). Node and
+/// list pointers are aligned to at least 8, so the tag bits are free.
+#[repr(transparent)]
+pub(crate) struct HowToCancel {
+    bits: usize,
+    _owns: PhantomData<(AnyNode, Rc<Vec<AnyNode>>)>,
 }
 
-impl<T: 'static> Callbacks<T> {
+const NOT: usize = 0;
+const THIS: usize = 1;
+const SEVERAL: usize = 2;
+const TAGS: usize = 7;
+
+/// A view of a [`HowToCancel`].
+pub(crate) enum How<'a> {
+    Not,
+    This,
+    One(&'a AnyNode),
+    Several(&'a [AnyNode]),
+}
+
+impl HowToCancel {
+    const fn from_bits(bits: usize) -> HowToCancel {
+        HowToCancel {
+            bits,
+            _owns: PhantomData,
+        }
+    }
+
+    /// `wait()`: `cancel` does nothing.
+    pub(crate) const fn not() -> HowToCancel {
+        HowToCancel::from_bits(NOT)
+    }
+
+    /// `task()`: `cancel` rejects this promise with `Canceled`.
+    pub(crate) const fn this() -> HowToCancel {
+        HowToCancel::from_bits(THIS)
+    }
+
+    /// A bind-like promise: cancel the promise it waits on.
+    pub(crate) fn one(n: AnyNode) -> HowToCancel {
+        let bits = n.addr() as usize;
+        debug_assert!(bits & TAGS == 0);
+        std::mem::forget(n);
+        HowToCancel::from_bits(bits)
+    }
+
+    /// A join-like promise: cancel every input.
+    pub(crate) fn several(ns: Rc<Vec<AnyNode>>) -> HowToCancel {
+        let bits = Rc::into_raw(ns) as usize;
+        debug_assert!(bits & TAGS == 0);
+        HowToCancel::from_bits(bits | SEVERAL)
+    }
+
     #[inline]
-    fn push(&mut self, cb: Callback<T>) {
-        match self {
-            Callbacks::Empty => *self = Callbacks::One(cb),
-            Callbacks::Many(v) => v.push(cb),
-            Callbacks::One(_) => {
-                if let Callbacks::One(first) = std::mem::replace(self, Callbacks::Empty) {
-                    *self = Callbacks::Many(vec![first, cb]);
-                }
+    pub(crate) fn view(&self) -> How<'_> {
+        match self.bits {
+            NOT => How::Not,
+            THIS => How::This,
+            b if b & TAGS == SEVERAL => {
+                // SAFETY: the untagged bits are an `Rc<Vec<AnyNode>>` we own.
+                How::Several(unsafe { &*((b & !TAGS) as *const Vec<AnyNode>) })
+            }
+            // SAFETY: untagged, the word is an `AnyNode` we own, and
+            // `AnyNode` is one pointer wide.
+            _ => How::One(unsafe { &*(self as *const HowToCancel as *const AnyNode) }),
+        }
+    }
+
+    /// Whether this holds no link (`Not` or `This`).
+    #[inline]
+    fn is_leaf(&self) -> bool {
+        self.bits <= THIS
+    }
+}
+
+impl Clone for HowToCancel {
+    fn clone(&self) -> Self {
+        match self.view() {
+            How::Not => HowToCancel::not(),
+            How::This => HowToCancel::this(),
+            How::One(n) => HowToCancel::one(n.clone()),
+            How::Several(_) => {
+                let p = (self.bits & !TAGS) as *const Vec<AnyNode>;
+                // SAFETY: `p` came from `Rc::into_raw` and we hold a count.
+                unsafe { Rc::increment_strong_count(p) };
+                HowToCancel::from_bits(self.bits)
             }
         }
     }
-
-    /// `front` followed by `self`.
-    fn prepend(&mut self, front: Callbacks<T>) {
-        let back = std::mem::replace(self, Callbacks::Empty);
-        *self = front;
-        for cb in back.into_vec() {
-            self.push(cb);
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        matches!(self, Callbacks::Empty)
-    }
-
-    fn into_vec(self) -> Vec<Callback<T>> {
-        match self {
-            Callbacks::Empty => Vec::new(),
-            Callbacks::One(cb) => vec![cb],
-            Callbacks::Many(v) => v,
-        }
-    }
 }
 
-/// A node seen without its value type: what cancellation walks through.
-pub(crate) trait Cancelable {
-    /// One step of the cancellation walk (see `cancel.rs`).
-    fn cancel_step(self: Rc<Self>, work: &mut Vec<Rc<dyn Cancelable>>, marked: &mut Vec<Box<dyn FnOnce()>>);
-}
-
-/// How to cancel a pending promise (Lwt's `how_to_cancel`).
-#[derive(Clone)]
-pub(crate) enum HowToCancel {
-    /// `wait()`: `cancel` does nothing.
-    Not,
-    /// `task()`: `cancel` rejects this promise with `Canceled`.
-    This,
-    /// A bind-like promise: cancel the promise it waits on.
-    One(Rc<dyn Cancelable>),
-    /// A join-like promise: cancel every input.
-    Several(Rc<[Rc<dyn Cancelable>]>),
+impl Drop for HowToCancel {
+    #[inline]
+    fn drop(&mut self) {
+        if self.is_leaf() {
+            return;
+        }
+        let bits = std::mem::replace(&mut self.bits, NOT);
+        if bits & TAGS == SEVERAL {
+            // SAFETY: from `Rc::into_raw`, released once.
+            drop(unsafe { Rc::from_raw((bits & !TAGS) as *const Vec<AnyNode>) });
+        } else {
+            // SAFETY: an `AnyNode` forgotten into the word, released once.
+            drop(unsafe { std::mem::transmute::<usize, AnyNode>(bits) });
+        }
+    }
 }
 
 pub(crate) struct Pending<T: 'static> {
@@ -113,17 +180,13 @@ pub(crate) enum St<T: 'static> {
     Rejected(Error),
     /// Fulfilled, and the value was moved to its only consumer.
     Taken,
-    Proxy(Rc<Node<T>>),
+    Proxy(NodeRef<T>),
 }
 
-/// How a shared promise copies its value for each consumer.
-type Cloner<T> = fn(&T) -> T;
-
+/// A promise node. Its resolver count and its cloning function live in the
+/// header that [`NodeRef`] puts before it (see `rc.rs`).
 pub(crate) struct Node<T: 'static> {
     pub(crate) st: RefCell<St<T>>,
-    cloner: Cell<Option<Cloner<T>>>,
-    /// Live `Resolver`s of a `wait()` node (see the module doc).
-    resolvers: Cell<u32>,
 }
 
 /// The error a consumer sees if the value was already moved out; only
@@ -133,32 +196,89 @@ fn taken_error() -> Error {
 }
 
 impl<T: 'static> Node<T> {
-    pub(crate) fn new(cancel: HowToCancel) -> Rc<Node<T>> {
-        context::node_created();
-        Rc::new(Node {
+    #[inline]
+    pub(crate) fn new(cancel: HowToCancel) -> NodeRef<T> {
+        NodeRef::new(Node {
             st: RefCell::new(St::Pending(Pending {
-                callbacks: Callbacks::Empty,
+                callbacks: Callbacks::new(),
                 cancel,
             })),
-            cloner: Cell::new(None),
-            resolvers: Cell::new(0),
         })
     }
 
+    #[inline]
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(&*self.st.borrow(), St::Pending(_))
+    }
+
+    /// Sets the outcome of a pending root and takes its callbacks. Returns
+    /// the outcome back if the node was not pending.
+    #[inline]
+    pub(crate) fn settle(&self, outcome: Result<T, Error>) -> Result<Callbacks<T>, Result<T, Error>> {
+        let Ok(mut st) = self.st.try_borrow_mut() else {
+            // Borrowed by a running observer: it is resolved already.
+            return Err(outcome);
+        };
+        let St::Pending(p) = &mut *st else {
+            return Err(outcome);
+        };
+        let cbs = std::mem::take(&mut p.callbacks);
+        let cancel = std::mem::replace(&mut p.cancel, HowToCancel::not());
+        let new = match outcome {
+            Ok(v) => St::Fulfilled(v),
+            Err(e) => St::Rejected(e),
+        };
+        // SAFETY: what is left of the pending state owns nothing (no
+        // callback, no link), so overwriting it without a drop leaks
+        // nothing; this spares moving the whole state twice on the path
+        // every resolution takes.
+        unsafe { std::ptr::write(&mut *st, new) };
+        drop(st);
+        // The cancellation link goes once the node is settled.
+        drop(cancel);
+        Ok(cbs)
+    }
+}
+
+impl<T: 'static> NodeRef<T> {
     /// Follows forwarding pointers to the root, pointing every node on the
     /// way straight at it.
     #[inline]
-    pub(crate) fn root(self: &Rc<Self>) -> Rc<Self> {
-        if !matches!(&*self.st.borrow(), St::Proxy(_)) {
+    pub(crate) fn root(&self) -> NodeRef<T> {
+        if !self.is_proxy() {
             return self.clone();
         }
         self.root_slow()
     }
 
+    /// [`NodeRef::root`], consuming this pointer (no count traffic when it
+    /// is the root already, the common case).
+    #[inline]
+    pub(crate) fn into_root(self) -> NodeRef<T> {
+        if !self.is_proxy() {
+            return self;
+        }
+        self.root_slow()
+    }
+
+    #[inline]
+    fn is_proxy(&self) -> bool {
+        matches!(&*self.st.borrow(), St::Proxy(_))
+    }
+
     #[cold]
-    fn root_slow(self: &Rc<Self>) -> Rc<Self> {
+    fn root_slow(&self) -> NodeRef<T> {
+        // One hop is the common case: a bind's promise that was folded into
+        // the caller's once (see the module doc). Nothing to compress then.
+        let first = match &*self.st.borrow() {
+            St::Proxy(p) => p.clone(),
+            _ => return self.clone(),
+        };
+        if !first.is_proxy() {
+            return first;
+        }
         // Find the root without recursion.
-        let mut root = self.clone();
+        let mut root = first;
         loop {
             let n = match &*root.st.borrow() {
                 St::Proxy(p) => p.clone(),
@@ -172,11 +292,7 @@ impl<T: 'static> Node<T> {
             let next = {
                 let mut st = cur.st.borrow_mut();
                 match &mut *st {
-                    St::Proxy(p) if !Rc::ptr_eq(p, &root) => {
-                        let next = p.clone();
-                        *p = root.clone();
-                        next
-                    }
+                    St::Proxy(p) if !NodeRef::ptr_eq(p, &root) => std::mem::replace(p, root.clone()),
                     _ => break,
                 }
             };
@@ -186,20 +302,20 @@ impl<T: 'static> Node<T> {
     }
 
     /// Records that a handle was cloned: from now on consumers get clones.
-    pub(crate) fn set_cloner(&self, f: fn(&T) -> T) {
-        self.cloner.set(Some(f));
-    }
-
-    pub(crate) fn is_pending(&self) -> bool {
-        matches!(&*self.st.borrow(), St::Pending(_))
+    pub(crate) fn set_cloner(&self)
+    where
+        T: Clone,
+    {
+        self.set_shared();
     }
 
     /// The outcome, for a consumer: the value itself if this is the only
     /// consumer, a clone otherwise. `self` must be a resolved root.
+    #[inline]
     pub(crate) fn take_outcome(&self) -> Result<T, Error> {
-        if let Some(clone) = self.cloner.get() {
+        if self.is_shared() {
             return match &*self.st.borrow() {
-                St::Fulfilled(v) => Ok(clone(v)),
+                St::Fulfilled(v) => Ok(self.clone_value(v).unwrap_or_else(|| unreachable!("shared node"))),
                 St::Rejected(e) => Err(e.clone()),
                 _ => Err(taken_error()),
             };
@@ -209,36 +325,42 @@ impl<T: 'static> Node<T> {
                 "a promise's value was taken while a callback was looking at it",
             ));
         };
-        match std::mem::replace(&mut *st, St::Taken) {
-            St::Fulfilled(v) => Ok(v),
-            St::Rejected(e) => {
-                *st = St::Rejected(e.clone());
-                Err(e)
+        match &mut *st {
+            St::Fulfilled(v) => {
+                // SAFETY: the value is moved out and its place overwritten
+                // with `Taken` at once, without dropping it; nothing can
+                // panic in between.
+                let v = unsafe { std::ptr::read(v) };
+                unsafe { std::ptr::write(&mut *st, St::Taken) };
+                Ok(v)
             }
-            other => {
-                *st = other;
-                Err(taken_error())
-            }
+            St::Rejected(e) => Err(e.clone()),
+            _ => Err(taken_error()),
         }
     }
 
     /// Whether this node's value is lent to a running observer right now, so
     /// that its only consumer cannot move it out yet.
     pub(crate) fn value_lent(&self) -> bool {
-        self.cloner.get().is_none() && self.st.try_borrow_mut().is_err()
+        !self.is_shared() && self.st.try_borrow_mut().is_err()
     }
 
     /// Attaches a callback to a root; runs it at once if already resolved.
-    pub(crate) fn add_callback(self: &Rc<Self>, cb: Callback<T>) {
+    #[inline]
+    pub(crate) fn add_callback(&self, cb: Callback<T>) {
         // A resolved node may be borrowed by an observer that is running
         // right now, so only pending nodes are borrowed mutably here.
-        let pending = matches!(&*self.st.borrow(), St::Pending(_));
-        if pending {
-            if let St::Pending(p) = &mut *self.st.borrow_mut() {
+        if let Ok(mut st) = self.st.try_borrow_mut() {
+            if let St::Pending(p) = &mut *st {
                 p.callbacks.push(cb);
+                return;
             }
-            return;
         }
+        self.add_callback_resolved(cb)
+    }
+
+    #[cold]
+    fn add_callback_resolved(&self, cb: Callback<T>) {
         let run = match &*self.st.borrow() {
             St::Pending(_) => return,
             St::Rejected(e) => !cb.is_cancel() || e.is_canceled(),
@@ -253,29 +375,10 @@ impl<T: 'static> Node<T> {
         }
     }
 
-    /// Sets the outcome of a pending root and takes its callbacks. Returns
-    /// the outcome back if the node was not pending.
-    pub(crate) fn settle(&self, outcome: Result<T, Error>) -> Result<Callbacks<T>, Result<T, Error>> {
-        let Ok(mut st) = self.st.try_borrow_mut() else {
-            // Borrowed by a running observer: it is resolved already.
-            return Err(outcome);
-        };
-        match &mut *st {
-            St::Pending(p) => {
-                let cbs = std::mem::replace(&mut p.callbacks, Callbacks::Empty);
-                *st = match outcome {
-                    Ok(v) => St::Fulfilled(v),
-                    Err(e) => St::Rejected(e),
-                };
-                Ok(cbs)
-            }
-            _ => Err(outcome),
-        }
-    }
-
     /// Resolves a root now (nested, Lwt's `wakeup`). Returns the outcome back
     /// if it was already resolved.
-    pub(crate) fn resolve(self: &Rc<Self>, outcome: Result<T, Error>) -> Result<(), Result<T, Error>> {
+    #[inline]
+    pub(crate) fn resolve(&self, outcome: Result<T, Error>) -> Result<(), Result<T, Error>> {
         let canceled = matches!(&outcome, Err(e) if e.is_canceled());
         let cbs = self.settle(outcome)?;
         if cbs.is_empty() {
@@ -296,7 +399,7 @@ impl<T: 'static> Node<T> {
 
     /// Resolves a root, deferring the callbacks if a callback is running
     /// (Lwt's `wakeup_later`).
-    pub(crate) fn resolve_later(self: &Rc<Self>, outcome: Result<T, Error>) -> Result<(), Result<T, Error>> {
+    pub(crate) fn resolve_later(&self, outcome: Result<T, Error>) -> Result<(), Result<T, Error>> {
         let canceled = matches!(&outcome, Err(e) if e.is_canceled());
         let cbs = self.settle(outcome)?;
         if !cbs.is_empty() {
@@ -313,7 +416,7 @@ impl<T: 'static> Node<T> {
 
     /// Marks a pending root canceled without running its callbacks; returns
     /// the job that runs them (the second phase of `cancel`).
-    pub(crate) fn mark_canceled(self: &Rc<Self>) -> Option<Box<dyn FnOnce()>> {
+    pub(crate) fn mark_canceled(&self) -> Option<Job> {
         let cbs = self.settle(Err(Error::canceled())).ok()?;
         let node = self.clone();
         Some(Box::new(move || run_callbacks(&node, cbs, true)))
@@ -322,21 +425,22 @@ impl<T: 'static> Node<T> {
     /// Folds the pending root `inner` into the pending root `self`: `inner`
     /// becomes a forwarding pointer, its callbacks run first, and canceling
     /// `self` now cancels what `inner` waited on.
-    pub(crate) fn absorb(self: &Rc<Self>, inner: &Rc<Self>) {
+    pub(crate) fn absorb(&self, inner: &NodeRef<T>) {
         let taken = {
             let mut st = inner.st.borrow_mut();
+            if !matches!(&*st, St::Pending(_)) {
+                return;
+            }
             match std::mem::replace(&mut *st, St::Proxy(self.clone())) {
                 St::Pending(p) => p,
-                other => {
-                    *st = other;
-                    return;
-                }
+                _ => unreachable!("checked pending above"),
             }
         };
-        if let Some(c) = inner.cloner.get() {
-            self.cloner.set(Some(c));
+        if inner.is_shared() && !self.is_shared() {
+            self.header().vtable.set(inner.header().vtable.get());
         }
-        self.resolvers.set(self.resolvers.get() + inner.resolvers.get());
+        let h = self.header();
+        h.resolvers.set(h.resolvers.get() + inner.header().resolvers.get());
         let old_cancel = {
             let mut st = self.st.borrow_mut();
             match &mut *st {
@@ -351,24 +455,24 @@ impl<T: 'static> Node<T> {
     }
 
     pub(crate) fn resolver_added(&self) {
-        self.resolvers.set(self.resolvers.get() + 1);
+        let h = self.header();
+        h.resolvers.set(h.resolvers.get() + 1);
     }
 
     /// The last resolver of a `wait()` node went away: if nothing can resolve
     /// the node any more, drop what it holds so that cycles are broken.
-    pub(crate) fn resolver_dropped(self: &Rc<Self>) {
+    pub(crate) fn resolver_dropped(&self) {
         let root = self.root();
-        let n = root.resolvers.get().saturating_sub(1);
-        root.resolvers.set(n);
+        let h = root.header();
+        let n = h.resolvers.get().saturating_sub(1);
+        h.resolvers.set(n);
         if n > 0 {
             return;
         }
         let dropped = {
             let Ok(mut st) = root.st.try_borrow_mut() else { return };
             match &mut *st {
-                St::Pending(p) if matches!(p.cancel, HowToCancel::Not) => {
-                    Some(std::mem::replace(&mut p.callbacks, Callbacks::Empty))
-                }
+                St::Pending(p) if matches!(p.cancel.view(), How::Not) => Some(std::mem::take(&mut p.callbacks)),
                 _ => None,
             }
         };
@@ -387,15 +491,15 @@ impl<T: 'static> Node<T> {
 /// second bind's node and the first one still hold each other (a callback
 /// one way, a cancellation link the other), so without this guard a chain of
 /// two or more binds on an abandoned `wait()` promise leaked.
-pub(crate) struct Orphan<T: 'static>(Option<Rc<Node<T>>>);
+pub(crate) struct Orphan<T: 'static>(Option<NodeRef<T>>);
 
 impl<T: 'static> Orphan<T> {
-    pub(crate) fn new(node: Rc<Node<T>>) -> Orphan<T> {
+    pub(crate) fn new(node: NodeRef<T>) -> Orphan<T> {
         Orphan(Some(node))
     }
 
     /// The callback runs: hand the node over, disarming the guard.
-    pub(crate) fn take(mut self) -> Rc<Node<T>> {
+    pub(crate) fn take(mut self) -> NodeRef<T> {
         match self.0.take() {
             Some(n) => n,
             None => unreachable!("an orphan guard is taken once"),
@@ -411,27 +515,27 @@ impl<T: 'static> Drop for Orphan<T> {
     }
 }
 
-impl<T: 'static> Node<T> {
+impl<T: 'static> NodeRef<T> {
     /// The callback that was to resolve this (bind) node was dropped unrun:
     /// nothing can resolve it any more, so drop what it holds, as
     /// [`Node::resolver_dropped`] does for a `wait()` node. Its cancellation
     /// link goes too: it led only to the promise that will never resolve.
-    fn orphaned(self: &Rc<Self>) {
+    fn orphaned(&self) {
         // This runs in a destructor, which must not panic: a node borrowed
         // right now is being resolved, so there is nothing to free.
         if self.st.try_borrow_mut().is_err() {
             return;
         }
         let root = self.root();
-        if root.resolvers.get() > 0 {
+        if root.header().resolvers.get() > 0 {
             return;
         }
         let dropped = {
             let Ok(mut st) = root.st.try_borrow_mut() else { return };
             match &mut *st {
                 St::Pending(p) => Some((
-                    std::mem::replace(&mut p.callbacks, Callbacks::Empty),
-                    std::mem::replace(&mut p.cancel, HowToCancel::Not),
+                    std::mem::take(&mut p.callbacks),
+                    std::mem::replace(&mut p.cancel, HowToCancel::not()),
                 )),
                 _ => None,
             }
@@ -444,69 +548,78 @@ impl<T: 'static> Node<T> {
 
 /// Runs the callbacks of a node that just resolved: cancel callbacks first
 /// (when it was canceled), then the regular ones, each in attachment order.
-pub(crate) fn run_callbacks<T: 'static>(node: &Rc<Node<T>>, cbs: Callbacks<T>, canceled: bool) {
-    match cbs {
-        Callbacks::Empty => {}
-        Callbacks::One(cb) => {
+#[inline]
+pub(crate) fn run_callbacks<T: 'static>(node: &NodeRef<T>, cbs: Callbacks<T>, canceled: bool) {
+    match cbs.take() {
+        Taken::None => {}
+        Taken::One(cb) => {
             if !cb.is_cancel() {
                 cb.call(node)
             } else if canceled {
                 hook::guarded(|| cb.call(node))
             }
         }
-        Callbacks::Many(v) => {
-            if canceled {
-                let mut regular = Vec::with_capacity(v.len());
-                for cb in v {
-                    if cb.is_cancel() {
-                        hook::guarded(|| cb.call(node));
-                    } else {
-                        regular.push(cb);
-                    }
-                }
-                for cb in regular {
-                    cb.call(node)
-                }
+        Taken::Many(v) => run_many(node, v, canceled),
+    }
+}
+
+fn run_many<T: 'static>(node: &NodeRef<T>, v: Vec<Callback<T>>, canceled: bool) {
+    if canceled {
+        let mut regular = Vec::with_capacity(v.len());
+        for cb in v {
+            if cb.is_cancel() {
+                hook::guarded(|| cb.call(node));
             } else {
-                for cb in v {
-                    if !cb.is_cancel() {
-                        cb.call(node)
-                    }
-                }
+                regular.push(cb);
+            }
+        }
+        for cb in regular {
+            cb.call(node)
+        }
+    } else {
+        for cb in v {
+            if !cb.is_cancel() {
+                cb.call(node)
             }
         }
     }
 }
 
-impl<T: 'static> Cancelable for Node<T> {
-    fn cancel_step(self: Rc<Self>, work: &mut Vec<Rc<dyn Cancelable>>, marked: &mut Vec<Box<dyn FnOnce()>>) {
-        let root = self.root();
-        let how = match &*root.st.borrow() {
-            St::Pending(p) => p.cancel.clone(),
-            _ => return,
-        };
-        match how {
-            HowToCancel::Not => {}
-            HowToCancel::This => {
-                if let Some(job) = root.mark_canceled() {
-                    marked.push(job);
-                }
+/// One step of the cancellation walk (see `cancel.rs`): a cancelable root
+/// is marked canceled, a linked one hands over what it waits on.
+pub(crate) fn cancel_step<T: 'static>(n: &NodeRef<T>, work: &mut Vec<AnyNode>, marked: &mut Vec<Job>) {
+    let root = n.root();
+    let this = {
+        let st = root.st.borrow();
+        let St::Pending(p) = &*st else { return };
+        match p.cancel.view() {
+            How::Not => false,
+            How::This => true,
+            How::One(p) => {
+                work.push(p.clone());
+                false
             }
-            HowToCancel::One(p) => work.push(p),
-            HowToCancel::Several(ps) => work.extend(ps.iter().rev().cloned()),
+            How::Several(ps) => {
+                work.extend(ps.iter().rev().cloned());
+                false
+            }
+        }
+    };
+    if this {
+        if let Some(job) = root.mark_canceled() {
+            marked.push(job);
         }
     }
 }
 
 impl<T: 'static> Drop for Node<T> {
     fn drop(&mut self) {
-        context::node_dropped();
         // A long pending chain is a long list of nested boxes: dropping it
         // recursively would overflow the stack, so hand it to `dispose`.
         if let St::Pending(p) = self.st.get_mut() {
-            if !p.callbacks.is_empty() || !matches!(p.cancel, HowToCancel::Not | HowToCancel::This) {
-                let cbs = std::mem::replace(&mut p.callbacks, Callbacks::Empty);
-                let cancel = std::mem::replace(&mut p.cancel, HowToCancel::Not);
+            if !p.callbacks.is_empty() || !p.cancel.is_leaf() {
+                let cbs = std::mem::take(&mut p.callbacks);
+                let cancel = std::mem::replace(&mut p.cancel, HowToCancel::not());
                 dispose(Box::new((cbs, cancel)));
             }
         }

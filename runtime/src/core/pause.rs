@@ -11,15 +11,31 @@ use std::rc::Rc;
 
 use super::node::{HowToCancel, Node};
 use super::promise::Promise;
+use super::rc::NodeRef;
 
 type Notifier = Rc<dyn Fn(usize)>;
 
+/// The paused queue and what goes with it, in one thread-local: `pause` and
+/// `wakeup_paused` run once per turn of a pause loop, so every access counts.
+struct Paused {
+    queue: RefCell<Vec<NodeRef<()>>>,
+    /// The previous queue, kept to reuse its allocation.
+    spare: RefCell<Vec<NodeRef<()>>>,
+    count: Cell<usize>,
+    has_notifier: Cell<bool>,
+    notifier: RefCell<Option<Notifier>>,
+}
+
 thread_local! {
-    static PAUSED: RefCell<Vec<Rc<Node<()>>>> = const { RefCell::new(Vec::new()) };
-    // The previous queue, kept to reuse its allocation.
-    static SPARE: RefCell<Vec<Rc<Node<()>>>> = const { RefCell::new(Vec::new()) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-    static NOTIFIER: RefCell<Option<Notifier>> = const { RefCell::new(None) };
+    static PAUSED: Paused = const {
+        Paused {
+            queue: RefCell::new(Vec::new()),
+            spare: RefCell::new(Vec::new()),
+            count: Cell::new(0),
+            has_notifier: Cell::new(false),
+            notifier: RefCell::new(None),
+        }
+    };
 }
 
 /// A promise that the next [`wakeup_paused`] fulfils (Lwt's `pause`).
@@ -31,15 +47,18 @@ thread_local! {
 /// assert!(p.is_fulfilled());
 /// ```
 pub fn pause() -> Promise<()> {
-    let node = Node::new(HowToCancel::This);
-    PAUSED.with(|q| q.borrow_mut().push(node.clone()));
-    let n = COUNT.with(|c| {
-        let n = c.get() + 1;
-        c.set(n);
-        n
+    let node = Node::new(HowToCancel::this());
+    let notify = PAUSED.with(|q| {
+        q.queue.borrow_mut().push(node.clone());
+        let n = q.count.get() + 1;
+        q.count.set(n);
+        if q.has_notifier.get() {
+            q.notifier.borrow().clone().map(|f| (f, n))
+        } else {
+            None
+        }
     });
-    let notifier = NOTIFIER.with(|f| f.borrow().clone());
-    if let Some(f) = notifier {
+    if let Some((f, n)) = notify {
         super::hook::guarded(|| f(n));
     }
     Promise::from_node(node)
@@ -49,17 +68,25 @@ pub fn pause() -> Promise<()> {
 /// `wakeup_paused`); also resumes async tasks woken from other threads.
 pub fn wakeup_paused() {
     super::direct::poll_remote();
-    let mut queue = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    PAUSED.with(|q| std::mem::swap(&mut *q.borrow_mut(), &mut queue));
-    COUNT.with(|c| c.set(0));
+    let mut queue = PAUSED.with(|q| {
+        if q.queue.borrow().is_empty() {
+            return None;
+        }
+        let mut queue = std::mem::take(&mut *q.spare.borrow_mut());
+        std::mem::swap(&mut *q.queue.borrow_mut(), &mut queue);
+        q.count.set(0);
+        Some(queue)
+    });
+    let Some(queue) = queue.as_mut() else { return };
     for node in queue.drain(..) {
         // A canceled pause is already resolved: skip it.
-        let _ = node.root().resolve(Ok(()));
+        let _ = node.into_root().resolve(Ok(()));
     }
-    SPARE.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.capacity() < queue.capacity() {
-            *s = queue;
+    let queue = std::mem::take(queue);
+    PAUSED.with(|q| {
+        let mut spare = q.spare.borrow_mut();
+        if spare.capacity() < queue.capacity() {
+            *spare = queue;
         }
     });
 }
@@ -67,24 +94,29 @@ pub fn wakeup_paused() {
 /// How many pauses were made since the last [`wakeup_paused`] (Lwt's
 /// `paused_count`; canceling a pause does not lower it, as in Lwt).
 pub fn paused_count() -> usize {
-    COUNT.with(Cell::get)
+    PAUSED.with(|q| q.count.get())
 }
 
 /// Sets the function called with the new count after every [`pause`] (Lwt's
 /// `register_pause_notifier`); it may itself pause.
 pub fn register_pause_notifier(f: impl Fn(usize) + 'static) {
-    NOTIFIER.with(|n| *n.borrow_mut() = Some(Rc::new(f)));
+    PAUSED.with(|q| {
+        *q.notifier.borrow_mut() = Some(Rc::new(f));
+        q.has_notifier.set(true);
+    });
 }
 
 /// Forgets every paused promise; they stay pending forever (Lwt's
 /// `abandon_paused`, used after `fork`).
 pub fn abandon_paused() {
-    let q = PAUSED.with(|q| std::mem::take(&mut *q.borrow_mut()));
-    COUNT.with(|c| c.set(0));
+    let q = PAUSED.with(|q| {
+        q.count.set(0);
+        std::mem::take(&mut *q.queue.borrow_mut())
+    });
     drop(q);
 }
 
 /// Whether pauses are queued.
 pub(crate) fn has_paused() -> bool {
-    PAUSED.with(|q| !q.borrow().is_empty())
+    PAUSED.with(|q| !q.queue.borrow().is_empty())
 }

@@ -17,7 +17,6 @@
 //!   callback's promise is folded into the bind's.
 
 use std::fmt;
-use std::rc::Rc;
 
 use super::callback::Callback;
 use super::cancel;
@@ -25,6 +24,7 @@ use super::context;
 use super::error::Error;
 use super::hook::{self, protect};
 use super::node::{HowToCancel, Node, Orphan, St};
+use super::rc::NodeRef;
 use super::storage;
 
 /// A promise of a `T`: pending, fulfilled with a `T`, or rejected with an
@@ -47,7 +47,7 @@ pub struct Promise<T: 'static>(pub(crate) Repr<T>);
 pub(crate) enum Repr<T: 'static> {
     Fulfilled(T),
     Rejected(Error),
-    Node(Rc<Node<T>>),
+    Node(NodeRef<T>),
 }
 
 // A promise never pins its value in place: polling one moves the value out.
@@ -119,20 +119,20 @@ impl<T: 'static> Promise<T> {
         rejected(e)
     }
 
-    pub(crate) fn from_node(n: Rc<Node<T>>) -> Promise<T> {
+    pub(crate) fn from_node(n: NodeRef<T>) -> Promise<T> {
         Promise(Repr::Node(n))
     }
 
     /// The node behind a pending promise, for cancellation graphs.
-    pub(crate) fn cancel_target(&self) -> Option<Rc<dyn super::node::Cancelable>> {
+    pub(crate) fn cancel_target(&self) -> Option<super::rc::AnyNode> {
         match &self.0 {
-            Repr::Node(n) => Some(n.clone()),
+            Repr::Node(n) => Some(n.erase()),
             _ => None,
         }
     }
 
     /// The root node, if this promise has one.
-    pub(crate) fn root(&self) -> Option<Rc<Node<T>>> {
+    pub(crate) fn root(&self) -> Option<NodeRef<T>> {
         match &self.0 {
             Repr::Node(n) => Some(n.root()),
             _ => None,
@@ -152,22 +152,21 @@ impl<T: 'static> Promise<T> {
             Repr::Fulfilled(v) => call_now(move || f(Ok(v))),
             Repr::Rejected(e) => call_now(move || f(Err(e))),
             Repr::Node(n) => {
-                let root = n.root();
-                drop(n);
+                let root = n.into_root();
                 if !root.is_pending() {
                     let outcome = root.take_outcome();
                     return call_now(move || f(outcome));
                 }
-                let p3 = Node::<U>::new(HowToCancel::One(root.clone()));
+                let p3 = Node::<U>::new(HowToCancel::one(root.erase()));
                 // Frees the chain hanging from `p3` if this callback is
                 // dropped unrun (see `Orphan`).
                 let out = Orphan::new(p3.clone());
                 let snap = storage::capture();
-                root.add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
+                root.add_callback(Callback::regular(move |node: &NodeRef<T>| {
                     let out = out.take();
                     let outcome = node.take_outcome();
                     let p2 = storage::with_captured(snap, || protect(move || f(outcome)));
-                    become_(&out, p2);
+                    become_(out, p2);
                 }));
                 Promise(Repr::Node(p3))
             }
@@ -264,7 +263,7 @@ impl<T: 'static> Promise<T> {
             Repr::Rejected(_) => {}
             Repr::Node(n) => {
                 let snap = storage::capture();
-                n.root().add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
+                n.root().add_callback(Callback::regular(move |node: &NodeRef<T>| {
                     if let St::Fulfilled(v) = &*node.st.borrow() {
                         storage::with_captured(snap, || hook::guarded(|| f(v)));
                     }
@@ -285,7 +284,7 @@ impl<T: 'static> Promise<T> {
             Repr::Fulfilled(_) | Repr::Rejected(_) => hook::guarded(f),
             Repr::Node(n) => {
                 let snap = storage::capture();
-                n.root().add_callback(Callback::regular(move |_: &Rc<Node<T>>| {
+                n.root().add_callback(Callback::regular(move |_: &NodeRef<T>| {
                     storage::with_captured(snap, || hook::guarded(f));
                 }));
             }
@@ -299,7 +298,7 @@ impl<T: 'static> Promise<T> {
             Repr::Rejected(e) => hook::guarded(|| g(e)),
             Repr::Node(n) => {
                 let snap = storage::capture();
-                n.root().add_callback(Callback::regular(move |node: &Rc<Node<T>>| {
+                n.root().add_callback(Callback::regular(move |node: &NodeRef<T>| {
                     // Errors are cheap to clone; values are looked at in place.
                     let err = match &*node.st.borrow() {
                         St::Fulfilled(v) => {
@@ -344,7 +343,7 @@ impl<T: 'static> Promise<T> {
     /// ```
     pub fn cancel(&self) {
         if let Repr::Node(n) = &self.0 {
-            cancel::cancel_erased(n.clone());
+            cancel::cancel_erased(n.erase());
         }
     }
 
@@ -448,8 +447,8 @@ impl<T: Clone + 'static> Clone for Promise<T> {
             Repr::Fulfilled(v) => Promise(Repr::Fulfilled(v.clone())),
             Repr::Rejected(e) => Promise(Repr::Rejected(e.clone())),
             Repr::Node(n) => {
-                n.set_cloner(T::clone);
-                n.root().set_cloner(T::clone);
+                n.set_cloner();
+                n.root().set_cloner();
                 Promise(Repr::Node(n.clone()))
             }
         }
@@ -478,11 +477,11 @@ pub(crate) fn call_now<U: 'static>(g: impl FnOnce() -> Promise<U> + 'static) -> 
             p
         }
         None => {
-            let p3 = Node::<U>::new(HowToCancel::Not);
+            let p3 = Node::<U>::new(HowToCancel::not());
             let out = p3.clone();
             context::defer(Box::new(move || {
                 let p2 = protect(g);
-                become_(&out, p2);
+                become_(out, p2);
             }));
             Promise(Repr::Node(p3))
         }
@@ -491,9 +490,10 @@ pub(crate) fn call_now<U: 'static>(g: impl FnOnce() -> Promise<U> + 'static) -> 
 
 /// Makes the bind promise `out` resolve like `p2`: at once if `p2` is
 /// resolved, otherwise by folding `p2` into `out` (see `node.rs`).
-pub(crate) fn become_<U: 'static>(out: &Rc<Node<U>>, p2: Promise<U>) {
+#[inline]
+pub(crate) fn become_<U: 'static>(out: NodeRef<U>, p2: Promise<U>) {
     // The callback may have made `out` a proxy meanwhile: follow it.
-    let outer = out.root();
+    let outer = out.into_root();
     match p2.0 {
         Repr::Fulfilled(v) => {
             let _ = outer.resolve(Ok(v));
@@ -502,9 +502,8 @@ pub(crate) fn become_<U: 'static>(out: &Rc<Node<U>>, p2: Promise<U>) {
             let _ = outer.resolve(Err(e));
         }
         Repr::Node(n2) => {
-            let inner = n2.root();
-            drop(n2);
-            if Rc::ptr_eq(&inner, &outer) {
+            let inner = n2.into_root();
+            if NodeRef::ptr_eq(&inner, &outer) {
                 // The callback returned the bind's own promise: it stays
                 // pending forever, harmlessly (Lwt's "bind: cycle").
                 return;

@@ -6,11 +6,10 @@
 //! inside a callback, only sets the state and queues the callbacks until the
 //! outermost resolution finishes (Lwt's rules 6–8).
 
-use std::rc::Rc;
-
 use super::error::Error;
 use super::node::{HowToCancel, Node, St};
 use super::promise::Promise;
+use super::rc::NodeRef;
 
 /// The write side of a pending promise (Lwt's `'a Lwt.u`).
 ///
@@ -19,7 +18,7 @@ use super::promise::Promise;
 /// `Invalid_argument`; resolving a promise that was canceled is silently
 /// ignored, as in Lwt.
 pub struct Resolver<T: 'static> {
-    node: Rc<Node<T>>,
+    node: NodeRef<T>,
 }
 
 /// A pending promise and its resolver; [`Promise::cancel`] does nothing to
@@ -33,7 +32,7 @@ pub struct Resolver<T: 'static> {
 /// assert_eq!(p.state(), lwt::State::Fulfilled(1));
 /// ```
 pub fn wait<T: 'static>() -> (Promise<T>, Resolver<T>) {
-    make(HowToCancel::Not)
+    make(HowToCancel::not())
 }
 
 /// A pending promise and its resolver; [`Promise::cancel`] rejects it with
@@ -45,7 +44,7 @@ pub fn wait<T: 'static>() -> (Promise<T>, Resolver<T>) {
 /// assert!(p.is_canceled());
 /// ```
 pub fn task<T: 'static>() -> (Promise<T>, Resolver<T>) {
-    make(HowToCancel::This)
+    make(HowToCancel::this())
 }
 
 fn make<T: 'static>(how: HowToCancel) -> (Promise<T>, Resolver<T>) {
