@@ -17,6 +17,9 @@ type Map = Rc<Vec<(u64, Rc<dyn Any>)>>;
 
 thread_local! {
     static CURRENT: Cell<Option<Map>> = const { Cell::new(None) };
+    // Whether `CURRENT` is `Some`: lets the common case (no key bound at
+    // all) skip the snapshot and restore on every callback.
+    static IN_USE: Cell<bool> = const { Cell::new(false) };
     static NEXT_KEY: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -106,6 +109,9 @@ pub(crate) fn capture() -> Snapshot {
 
 #[inline]
 fn snapshot() -> Option<Map> {
+    if !IN_USE.with(Cell::get) {
+        return None;
+    }
     CURRENT.with(|c| {
         let m = c.take();
         let r = m.clone();
@@ -117,7 +123,16 @@ fn snapshot() -> Option<Map> {
 /// Runs `f` with the captured storage in place, restoring the current one after.
 #[inline]
 pub(crate) fn with_captured<R>(s: Snapshot, f: impl FnOnce() -> R) -> R {
+    if s.0.is_none() && !IN_USE.with(Cell::get) {
+        // Empty storage in place already: nothing to swap.
+        return f();
+    }
     with_snapshot(s.0, f)
+}
+
+fn set_current(map: Option<Map>) -> Option<Map> {
+    IN_USE.with(|u| u.set(map.is_some()));
+    CURRENT.with(|c| c.replace(map))
 }
 
 #[inline]
@@ -126,10 +141,11 @@ fn with_snapshot<R>(map: Option<Map>, f: impl FnOnce() -> R) -> R {
     impl Drop for Restore {
         fn drop(&mut self) {
             let old = self.0.take();
+            let _ = IN_USE.try_with(|u| u.set(old.is_some()));
             let _ = CURRENT.try_with(|c| c.set(old));
         }
     }
-    let old = CURRENT.with(|c| c.replace(map));
+    let old = set_current(map);
     let _restore = Restore(old);
     f()
 }
