@@ -329,6 +329,14 @@ impl Engine {
         let waiting_io = self.readers.get() + self.writers.get() > 0;
         let skipped = self.skipped_polls.get();
         let os_poll = block || (waiting_io && skipped + 1 >= OS_POLL_INTERVAL);
+        if !os_poll {
+            self.skipped_polls.set(skipped + 1);
+            // The turn of a pause loop: no poll due, no timer set, no
+            // message from a worker. Nothing to collect, so skip the rest.
+            if self.timers.borrow().is_empty() && !self.remote.has_pending() {
+                return;
+            }
+        }
         let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
         if os_poll {
             self.skipped_polls.set(0);
@@ -338,8 +346,6 @@ impl Engine {
                 self.timers.borrow_mut().next_timeout(Instant::now())
             };
             self.poll_os(timeout, &mut ready);
-        } else {
-            self.skipped_polls.set(skipped + 1);
         }
         if !self.timers.borrow().is_empty() {
             // Timers set by the callbacks fired below go in after this
