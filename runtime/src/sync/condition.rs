@@ -63,7 +63,7 @@ impl<T: 'static> Condition<T> {
     /// A new condition with no waiter.
     pub fn new() -> Condition<T> {
         Condition {
-            waiters: WaitQueue::default(),
+            waiters: WaitQueue::lazy(),
         }
     }
 
