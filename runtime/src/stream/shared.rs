@@ -120,7 +120,7 @@ impl<T: 'static> Shared<T> {
         self.slots.borrow_mut().push(Slot {
             id,
             buf,
-            waiters: WaitQueue::default(),
+            waiters: WaitQueue::lazy(),
         });
         id
     }

@@ -63,7 +63,7 @@ impl<T: 'static> Condition<T> {
     /// A new condition with no waiter.
     pub fn new() -> Condition<T> {
         Condition {
-            waiters: WaitQueue::default(),
+            waiters: WaitQueue::lazy(),
         }
     }
 
@@ -99,8 +99,11 @@ impl<T: 'static> Condition<T> {
         let _ = mutex.unlock();
         let m = mutex.clone();
         // `finalize` with the re-lock as cleanup, written out so that a free
-        // mutex costs no extra promise.
+        // mutex costs no extra promise, nor a second callback call.
         waiter.then(move |r| {
+            if m.try_lock() {
+                return of_result(r);
+            }
             m.lock().then(move |relocked| match relocked {
                 Ok(()) => of_result(r),
                 Err(e) => rejected(e),

@@ -26,18 +26,41 @@ use crate::core::{task, Promise, Resolver};
 /// One queued waiter: its resolver and what it carries (a value to put, ...).
 type Entry<T, P> = (Resolver<T>, P);
 
+/// How long a lazy queue may grow before its first sweep of canceled
+/// waiters (see [`WaitQueue::lazy`]).
+const FIRST_SWEEP: usize = 32;
+
 struct Queue<T: 'static, P: 'static> {
     next_id: u64,
     /// Ids strictly increase from front to back; a removed waiter leaves a
     /// hole (`None`) until it reaches the front, so removal needs no shifting.
     entries: VecDeque<(u64, Option<Entry<T, P>>)>,
+    /// Eager queues: how many entries are not holes. Lazy queues leave it
+    /// at 0: they cannot know when a waiter is canceled.
     live: usize,
+    /// `None` for an eager queue; for a lazy one, the length at which
+    /// [`WaitQueue::push`] next sweeps out the canceled waiters.
+    sweep_at: Option<usize>,
+}
+
+/// Whether an entry still waits: not a hole, and not resolved (the queue
+/// holds the only resolver, so a resolved waiter was canceled).
+fn waiting<T: 'static, P: 'static>(e: &Option<Entry<T, P>>) -> bool {
+    matches!(e, Some((r, _)) if r.is_pending())
 }
 
 impl<T: 'static, P: 'static> Queue<T, P> {
+    /// Pops the holes at the front; a lazy queue pops its canceled waiters
+    /// there too.
     fn trim_front(&mut self) {
-        while matches!(self.entries.front(), Some((_, None))) {
-            self.entries.pop_front();
+        if self.sweep_at.is_none() {
+            while matches!(self.entries.front(), Some((_, None))) {
+                self.entries.pop_front();
+            }
+        } else {
+            while matches!(self.entries.front(), Some((_, e)) if !waiting(e)) {
+                self.entries.pop_front();
+            }
         }
     }
 
@@ -50,14 +73,45 @@ impl<T: 'static, P: 'static> Queue<T, P> {
         self.trim_front();
         e
     }
+
+    /// Takes the front entry out, hole or not.
+    fn pop_front(&mut self) -> Option<Entry<T, P>> {
+        let e = self.entries.pop_front().and_then(|(_, e)| e);
+        if e.is_some() && self.sweep_at.is_none() {
+            self.live -= 1;
+        }
+        if !self.entries.is_empty() {
+            self.trim_front();
+        }
+        e
+    }
 }
 
 /// A FIFO queue of cancelable waiters: the waiting list behind every blocking
 /// operation of this module and of streams.
 ///
-/// [`WaitQueue::push`] makes a [`task`] and queues its resolver; canceling the
-/// task removes the entry. [`WaitQueue::pop`] returns the oldest waiter that is
-/// still pending, skipping any that were resolved some other way.
+/// [`WaitQueue::push`] makes a [`task`] and queues its resolver.
+/// [`WaitQueue::pop`] returns the oldest waiter that is still pending,
+/// skipping any that were resolved some other way (canceled).
+///
+/// What happens to a canceled waiter depends on the queue:
+/// - an *eager* queue (the default) registers an `on_cancel` callback with
+///   every waiter, which takes the entry out at once and drops its payload
+///   (the value an `Mvar::put` wanted to store, for instance);
+/// - a *lazy* queue ([`WaitQueue::lazy`], for waiters without payload)
+///   registers nothing. A canceled waiter stays queued, already resolved,
+///   until `pop`, `is_empty` or `len` walks past it, or until a `push` finds
+///   the queue twice as long as after its last sweep and drops every
+///   canceled entry (so the queue stays within twice its live waiters plus
+///   [`FIRST_SWEEP`], whatever the number of cancellations). This saves, on
+///   every wait, the cancel callback, the weak reference it holds, and the
+///   callback list that the waiter's promise then needs (an allocation):
+///   most of what a wait costs outside the promise itself. The price is
+///   that `len` walks the queue, which is fine for a count that is only
+///   looked at, not used on a hot path.
+///
+/// Either way, a canceled waiter is never handed anything, and `is_empty`
+/// and `len` never count it.
 pub(crate) struct WaitQueue<T: 'static, P: 'static = ()> {
     q: Rc<RefCell<Queue<T, P>>>,
 }
@@ -70,37 +124,52 @@ impl<T: 'static, P: 'static> Clone for WaitQueue<T, P> {
 
 impl<T: 'static, P: 'static> Default for WaitQueue<T, P> {
     fn default() -> Self {
+        WaitQueue::with_sweep(None)
+    }
+}
+
+impl<T: 'static, P: 'static> WaitQueue<T, P> {
+    fn with_sweep(sweep_at: Option<usize>) -> Self {
         WaitQueue {
             q: Rc::new(RefCell::new(Queue {
                 next_id: 0,
                 entries: VecDeque::new(),
                 live: 0,
+                sweep_at,
             })),
         }
     }
-}
 
-impl<T: 'static, P: 'static> WaitQueue<T, P> {
     /// Queues a new waiter carrying `payload`; its promise is cancelable, and
-    /// canceling it takes it out of the queue (dropping the payload).
+    /// canceling it takes it out of the queue (dropping the payload) at
+    /// once in an eager queue, later in a lazy one.
     pub(crate) fn push(&self, payload: P) -> Promise<T> {
         let (p, r) = task::<T>();
-        let id = {
+        let (id, eager) = {
             let mut q = self.q.borrow_mut();
+            if let Some(at) = q.sweep_at {
+                if q.entries.len() >= at {
+                    q.entries.retain(|(_, e)| waiting(e));
+                    q.sweep_at = Some(FIRST_SWEEP.max(2 * q.entries.len()));
+                }
+            } else {
+                q.live += 1;
+            }
             let id = q.next_id;
             q.next_id += 1;
             q.entries.push_back((id, Some((r, payload))));
-            q.live += 1;
-            id
+            (id, q.sweep_at.is_none())
         };
-        let weak: Weak<RefCell<Queue<T, P>>> = Rc::downgrade(&self.q);
-        p.on_cancel(move || {
-            if let Some(q) = weak.upgrade() {
-                let removed = q.borrow_mut().remove(id);
-                // Dropped here, outside the borrow: the payload may run code.
-                drop(removed);
-            }
-        });
+        if eager {
+            let weak: Weak<RefCell<Queue<T, P>>> = Rc::downgrade(&self.q);
+            p.on_cancel(move || {
+                if let Some(q) = weak.upgrade() {
+                    let removed = q.borrow_mut().remove(id);
+                    // Dropped here, outside the borrow: the payload may run code.
+                    drop(removed);
+                }
+            });
+        }
         p
     }
 
@@ -109,25 +178,19 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
         loop {
             let e = {
                 let mut q = self.q.borrow_mut();
-                let e = loop {
-                    match q.entries.pop_front() {
-                        None => break None,
-                        Some((_, None)) => continue,
-                        Some((_, Some(e))) => break Some(e),
-                    }
-                };
-                if e.is_some() {
-                    q.live -= 1;
+                if q.entries.is_empty() {
+                    return None;
                 }
-                q.trim_front();
-                e
+                q.pop_front()
             };
             match e {
-                None => return None,
-                // Marked canceled, its cancel callback not run yet (the two
-                // phases of `cancel`): never hand it anything.
+                // Canceled, with its cancel callback not run yet (the two
+                // phases of `cancel`) or in a lazy queue: never hand it
+                // anything. Its payload is dropped here, outside the borrow.
                 Some((r, _)) if !r.is_pending() => continue,
                 Some(e) => return Some(e),
+                // A hole (never at the front, but harmless).
+                None => continue,
             }
         }
     }
@@ -144,12 +207,7 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
                     Some((id, _)) if *id < limit => {}
                     _ => return,
                 }
-                let e = q.entries.pop_front().and_then(|(_, e)| e);
-                if e.is_some() {
-                    q.live -= 1;
-                }
-                q.trim_front();
-                e
+                q.pop_front()
             };
             match e {
                 Some((r, p)) if r.is_pending() => f((r, p)),
@@ -158,21 +216,129 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
         }
     }
 
-    /// How many waiters are queued.
+    /// How many waiters are queued (canceled ones not counted).
     pub(crate) fn len(&self) -> usize {
-        self.q.borrow().live
+        let q = self.q.borrow();
+        if q.sweep_at.is_none() {
+            q.live
+        } else {
+            q.entries.iter().filter(|(_, e)| waiting(e)).count()
+        }
     }
 
-    /// Whether no waiter is queued.
+    /// Whether no waiter is queued (canceled ones not counted).
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.q.borrow().live == 0
+        let mut q = self.q.borrow_mut();
+        if q.sweep_at.is_none() {
+            q.live == 0
+        } else if q.entries.is_empty() {
+            true
+        } else {
+            q.trim_front();
+            q.entries.is_empty()
+        }
     }
 }
 
 impl<T: 'static> WaitQueue<T, ()> {
+    /// A lazy queue (see the type's doc): canceled waiters are dropped when
+    /// the queue next walks past them, not at once. Only for waiters without
+    /// payload, whose late drop nobody can see.
+    pub(crate) fn lazy() -> Self {
+        WaitQueue::with_sweep(Some(FIRST_SWEEP))
+    }
+
     /// Queues a new waiter with no payload.
     pub(crate) fn wait(&self) -> Promise<T> {
         self.push(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored<T: 'static, P: 'static>(q: &WaitQueue<T, P>) -> usize {
+        q.q.borrow().entries.len()
+    }
+
+    #[test]
+    fn a_lazy_queue_skips_and_does_not_count_canceled_waiters() {
+        let q = WaitQueue::<u8>::lazy();
+        let a = q.wait();
+        let b = q.wait();
+        let c = q.wait();
+        a.cancel();
+        c.cancel();
+        assert_eq!(q.len(), 1);
+        assert!(!q.is_empty());
+        let (r, ()) = q.pop().expect("b waits");
+        r.wakeup(2);
+        assert_eq!(b.state(), crate::core::State::Fulfilled(2));
+        assert!(q.pop().is_none(), "c was canceled");
+        assert!(q.is_empty());
+        assert_eq!(stored(&q), 0);
+    }
+
+    #[test]
+    fn is_empty_drops_canceled_waiters_at_the_front() {
+        let q = WaitQueue::<()>::lazy();
+        let ws: Vec<_> = (0..3).map(|_| q.wait()).collect();
+        for w in &ws {
+            w.cancel();
+        }
+        assert_eq!(stored(&q), 3, "nothing is removed when canceled");
+        assert!(q.is_empty());
+        assert_eq!(stored(&q), 0);
+    }
+
+    #[test]
+    fn drain_each_skips_canceled_waiters_of_a_lazy_queue() {
+        let q = WaitQueue::<u8>::lazy();
+        let ws: Vec<_> = (0..4).map(|_| q.wait()).collect();
+        ws[1].cancel();
+        let mut n = 0;
+        q.drain_each(|(r, ())| {
+            n += 1;
+            r.wakeup(n);
+        });
+        assert_eq!(n, 3);
+        assert_eq!(ws[3].state(), crate::core::State::Fulfilled(3));
+        assert!(ws[1].is_canceled());
+    }
+
+    #[test]
+    fn a_lazy_queue_stays_within_twice_its_live_waiters() {
+        // Waiters canceled and never popped (a wait raced against a timeout,
+        // in a loop) must not pile up.
+        let q = WaitQueue::<()>::lazy();
+        let live: Vec<_> = (0..100).map(|_| q.wait()).collect();
+        for _ in 0..100_000 {
+            let w = q.wait();
+            w.cancel();
+            assert!(stored(&q) <= 2 * live.len() + 1);
+        }
+        let q = WaitQueue::<()>::lazy();
+        for _ in 0..100_000 {
+            q.wait().cancel();
+            assert!(stored(&q) <= FIRST_SWEEP + 1);
+        }
+        assert_eq!(q.len(), 0);
+        // The live waiters of the first queue are all still there, in order.
+        drop(q);
+        assert!(live.iter().all(|w| w.is_pending()));
+    }
+
+    #[test]
+    fn an_eager_queue_removes_a_canceled_waiter_at_once() {
+        let q = WaitQueue::<u8, String>::default();
+        let a = q.push("a".to_string());
+        let _b = q.push("b".to_string());
+        a.cancel();
+        assert_eq!(stored(&q), 1);
+        assert_eq!(q.len(), 1);
+        let (_, payload) = q.pop().expect("b waits");
+        assert_eq!(payload, "b");
     }
 }

@@ -67,7 +67,7 @@ impl Mutex {
         Mutex {
             inner: Rc::new(Inner {
                 locked: Cell::new(false),
-                waiters: WaitQueue::default(),
+                waiters: WaitQueue::lazy(),
             }),
         }
     }
