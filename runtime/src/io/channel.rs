@@ -1090,10 +1090,11 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
         How::Memory => return Step::Now(Ok(0), state),
         How::InPlace(fd) => {
             let i = inner.clone();
-            let io = unix::retry_io(fd, Dir::Read, move |raw| {
+            let io = unix::retry_io_short(fd, Dir::Read, move |raw| {
                 let mut b = i.buf.borrow_mut();
                 let len = size.min(b.len());
-                sys_read(raw, &mut b[..len])
+                let n = sys_read(raw, &mut b[..len])?;
+                Ok((n, n > 0 && n < len))
             });
             (io, false)
         }

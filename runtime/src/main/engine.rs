@@ -49,6 +49,131 @@ struct Waiter {
 struct IoEntry {
     readers: Vec<Waiter>,
     writers: Vec<Waiter>,
+    /// What the poller last told about the fd, shared with its handle.
+    readiness: Rc<Readiness>,
+}
+
+/// What is known about the readiness of one registered fd, shared between
+/// the engine (which sets it from the poller's events) and the fd's handle
+/// (which clears it when a call shows the fd is not ready any more).
+///
+/// # Why
+///
+/// The poller is edge-triggered: it reports a change once, whether or not
+/// anybody waits at that moment. Without a memory of those reports, every
+/// I/O call must first try its system call to learn whether the fd is
+/// ready, and a call that comes when the fd is known to be drained pays a
+/// failed syscall (`EAGAIN`) before it waits. With it, a call on a
+/// registered fd whose direction is known not ready waits at once.
+///
+/// A direction is marked ready by every event of the poller that would wake
+/// its waiters (readable, hang-up, error), and not ready by a call that
+/// failed with `EAGAIN`, or by a *short read* on a TCP socket, which shows
+/// the kernel's receive queue was emptied (this is what tokio does too).
+/// Marking "not ready" is only ever done right after a syscall that showed
+/// it, and any data arriving later makes the kernel queue a new edge, so a
+/// direction marked not ready always gets an event when it becomes ready:
+/// the memory can cost a syscall when stale the other way, never a hang.
+///
+/// The end of the input (a hang-up) and errors are remembered for good, as
+/// tokio does: a read that returned the last bytes before a FIN is short,
+/// yet the next one returns 0 at once, and no new edge would announce it.
+///
+/// A TCP read stops short before urgent (out-of-band) data even when more
+/// is queued after it; TCP fds are therefore registered for priority events
+/// too, and once one was seen (urgent data arrived) short reads no longer
+/// count as "drained" on that fd.
+#[derive(Debug)]
+pub(crate) struct Readiness {
+    bits: Cell<u8>,
+}
+
+impl Readiness {
+    const READ: u8 = 1;
+    const WRITE: u8 = 2;
+    /// A short read shows the receive queue is empty (a TCP socket).
+    const SHORT_READ_DRAINS: u8 = 4;
+    /// Urgent data was seen: short reads prove nothing any more.
+    const URGENT: u8 = 8;
+    /// The input ended or the fd has an error: reads never wait again.
+    const READ_CLOSED: u8 = 16;
+    /// The output was shut or the fd has an error: writes never wait again.
+    const WRITE_CLOSED: u8 = 32;
+
+    /// Both directions possibly ready, nothing known about the fd's kind.
+    pub(crate) fn new() -> Readiness {
+        Readiness {
+            bits: Cell::new(Self::READ | Self::WRITE),
+        }
+    }
+
+    fn bit(dir: Dir) -> u8 {
+        match dir {
+            Dir::Read => Self::READ,
+            Dir::Write => Self::WRITE,
+        }
+    }
+
+    /// The bits that make a call in direction `dir` try its syscall.
+    fn bits_ready(dir: Dir) -> u8 {
+        match dir {
+            Dir::Read => Self::READ | Self::READ_CLOSED,
+            Dir::Write => Self::WRITE | Self::WRITE_CLOSED,
+        }
+    }
+
+    /// Whether direction `dir` may be ready (a call should try the syscall).
+    #[inline]
+    pub(crate) fn may_be_ready(&self, dir: Dir) -> bool {
+        self.bits.get() & Self::bits_ready(dir) != 0
+    }
+
+    /// A call in direction `dir` failed with `EAGAIN`.
+    #[inline]
+    pub(crate) fn clear(&self, dir: Dir) {
+        self.bits.set(self.bits.get() & !Self::bit(dir));
+    }
+
+    /// A read returned fewer bytes than asked for (and more than 0).
+    #[inline]
+    pub(crate) fn short_read(&self) {
+        let b = self.bits.get();
+        if b & (Self::SHORT_READ_DRAINS | Self::URGENT) == Self::SHORT_READ_DRAINS {
+            self.bits.set(b & !Self::READ);
+        }
+    }
+
+    /// Forgets what was learnt (the fd left the poller): both directions
+    /// possibly ready again.
+    pub(crate) fn reset(&self) {
+        self.bits.set(Self::READ | Self::WRITE);
+    }
+
+    /// Records what one event of the poller says.
+    fn record(&self, ev: &mio::event::Event) {
+        let err = ev.is_error();
+        let mut b = 0;
+        if ev.is_priority() {
+            b |= Self::URGENT;
+        }
+        if ev.is_readable() {
+            b |= Self::READ;
+        }
+        if ev.is_read_closed() || err {
+            b |= Self::READ | Self::READ_CLOSED;
+        }
+        if ev.is_writable() {
+            b |= Self::WRITE;
+        }
+        if ev.is_write_closed() || err {
+            b |= Self::WRITE | Self::WRITE_CLOSED;
+        }
+        self.set(b);
+    }
+
+    fn set(&self, bits: u8) {
+        self.bits.set(self.bits.get() | bits);
+    }
 }
 
 /// Which readiness an fd waiter waits for.
@@ -135,23 +260,33 @@ impl Engine {
     // ----- fds -------------------------------------------------------------
 
     /// Registers `fd` with the poller for both directions (edge-triggered,
-    /// so registering both costs nothing while nobody waits). `Ok(None)`
-    /// means the kernel cannot poll this kind of fd (a regular file): it is
-    /// then always ready.
-    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Option<usize>> {
+    /// so registering both costs nothing while nobody waits); the poller's
+    /// events are recorded in `readiness`. `Ok(None)` means the kernel
+    /// cannot poll this kind of fd (a regular file): it is then always
+    /// ready.
+    pub(crate) fn register(&self, fd: RawFd, readiness: &Rc<Readiness>) -> io::Result<Option<usize>> {
+        let tcp = is_tcp(fd);
+        let mut interest = Interest::READABLE | Interest::WRITABLE;
+        if tcp {
+            interest |= Interest::PRIORITY;
+        }
         let mut io = self.io.borrow_mut();
         let entry = io.vacant_entry();
         let key = entry.key();
-        let r = self.poll.borrow().registry().register(
-            &mut SourceFd(&fd),
-            Token(key),
-            Interest::READABLE | Interest::WRITABLE,
-        );
+        let r = self
+            .poll
+            .borrow()
+            .registry()
+            .register(&mut SourceFd(&fd), Token(key), interest);
         match r {
             Ok(()) => {
+                if tcp {
+                    readiness.set(Readiness::SHORT_READ_DRAINS);
+                }
                 entry.insert(IoEntry {
                     readers: Vec::new(),
                     writers: Vec::new(),
+                    readiness: readiness.clone(),
                 });
                 Ok(Some(key))
             }
@@ -167,6 +302,7 @@ impl Engine {
         let Some(entry) = self.io.borrow_mut().try_remove(key) else {
             return Vec::new();
         };
+        entry.readiness.reset();
         self.readers.set(self.readers.get() - entry.readers.len());
         self.writers.set(self.writers.get() - entry.writers.len());
         entry
@@ -381,6 +517,7 @@ impl Engine {
             // Errors and hang-ups wake both directions: the retried syscall
             // then reports the error or end of file.
             let err = ev.is_error();
+            entry.readiness.record(ev);
             if ev.is_readable() || ev.is_read_closed() || err {
                 self.readers.set(self.readers.get() - entry.readers.len());
                 ready.extend(entry.readers.drain(..).map(|w| w.resolver));
@@ -406,4 +543,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// Whether `fd` is a TCP socket (an IPv4 or IPv6 stream socket): the only
+/// kind on which a short read is taken to mean "drained" (see
+/// [`Readiness`]). Unix stream sockets are left out: a read stops short of
+/// a message that carries descriptors or credentials.
+fn is_tcp(fd: RawFd) -> bool {
+    let int = |name| crate::unix::sys::getsockopt_int(fd, libc::SOL_SOCKET, name).ok();
+    int(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
+        && matches!(int(libc::SO_DOMAIN), Some(libc::AF_INET) | Some(libc::AF_INET6))
 }

@@ -20,7 +20,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use super::sys;
-use crate::main::Dir;
+use crate::main::{Dir, Readiness};
 use crate::{Error, Promise, Resolver};
 
 /// The state of a [`FileDescr`] (Lwt_unix's `state`).
@@ -51,6 +51,9 @@ struct Inner {
     state: RefCell<State>,
     blocking: Cell<bool>,
     reg: Cell<Reg>,
+    /// What the poller told about the fd while registered (see
+    /// [`Readiness`]); shared with the engine's entry.
+    readiness: Rc<Readiness>,
     /// Jobs running on a worker thread with this fd's number.
     in_flight: Cell<u32>,
     /// A close that waits for `in_flight` to reach 0.
@@ -119,6 +122,7 @@ impl FileDescr {
             state: RefCell::new(State::Opened),
             blocking: Cell::new(blocking),
             reg: Cell::new(Reg::No),
+            readiness: Rc::new(Readiness::new()),
             in_flight: Cell::new(0),
             deferred_close: RefCell::new(None),
         }))
@@ -172,7 +176,7 @@ impl FileDescr {
         let key = match self.0.reg.get() {
             Reg::Key(k) => k,
             Reg::Unpollable => return crate::resolved(()),
-            Reg::No => match engine.register(self.0.raw) {
+            Reg::No => match engine.register(self.0.raw, &self.0.readiness) {
                 Ok(Some(k)) => {
                     self.0.reg.set(Reg::Key(k));
                     k
@@ -342,35 +346,65 @@ pub(crate) fn fd_job<T: Send + 'static>(
 /// Tries `action` now and, while it reports `EAGAIN`, again after each
 /// readiness edge in direction `dir` (Lwt's `wrap_syscall` for non-blocking
 /// fds). `EINTR` retries at once.
+///
+/// On a registered fd whose direction is known not to be ready (an earlier
+/// call saw `EAGAIN` or drained it, and no event came since: see
+/// [`Readiness`]), the call waits for the next edge without trying the
+/// syscall first.
 pub(crate) fn retry_io<T: 'static>(
     fd: FileDescr,
     dir: Dir,
     mut action: impl FnMut(RawFd) -> io::Result<T> + 'static,
 ) -> Promise<T> {
+    retry_io_short(fd, dir, move |raw| action(raw).map(|v| (v, false)))
+}
+
+/// [`retry_io`] for an action that also tells whether it was a *short
+/// read* (more than 0 bytes, fewer than asked for), which on some fds shows
+/// they are drained.
+pub(crate) fn retry_io_short<T: 'static>(
+    fd: FileDescr,
+    dir: Dir,
+    mut action: impl FnMut(RawFd) -> io::Result<(T, bool)> + 'static,
+) -> Promise<T> {
     let raw = match fd.check() {
         Ok(r) => r,
         Err(e) => return crate::rejected(e),
     };
-    loop {
-        match action(raw) {
-            Ok(v) => return crate::resolved(v),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => return crate::rejected(Error::io(e)),
+    let known_idle = matches!(fd.0.reg.get(), Reg::Key(_)) && !fd.0.readiness.may_be_ready(dir);
+    if !known_idle {
+        loop {
+            match action(raw) {
+                Ok((v, short)) => {
+                    if short {
+                        fd.0.readiness.short_read();
+                    }
+                    return crate::resolved(v);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    fd.0.readiness.clear(dir);
+                    break;
+                }
+                Err(e) => return crate::rejected(Error::io(e)),
+            }
         }
     }
     let ready = fd.wait_ready(dir);
-    ready.bind(move |()| retry_io(fd, dir, action))
+    ready.bind(move |()| retry_io_short(fd, dir, action))
 }
 
 /// Runs `action` on a worker thread for blocking fds, through the poller
-/// otherwise. `state` (a buffer) goes to whichever runs the call.
-fn io_call<S: Send + 'static, T: Send + 'static>(
+/// otherwise. `state` (a buffer) goes to whichever runs the call. For a
+/// read, `asked` gives the byte count requested, so that a short read can
+/// be noticed (see [`retry_io_short`]).
+fn io_call<S: Send + 'static>(
     fd: &FileDescr,
     dir: Dir,
     state: S,
-    action: fn(RawFd, &mut S) -> io::Result<T>,
-) -> Promise<(S, T)> {
+    asked: fn(&S) -> Option<usize>,
+    action: fn(RawFd, &mut S) -> io::Result<usize>,
+) -> Promise<(S, usize)> {
     if fd.is_blocking() {
         let mut state = state;
         fd_job(fd, move |raw| {
@@ -379,15 +413,21 @@ fn io_call<S: Send + 'static, T: Send + 'static>(
         })
     } else {
         let mut slot = Some(state);
-        retry_io(fd.clone(), dir, move |raw| {
+        retry_io_short(fd.clone(), dir, move |raw| {
             let s = slot
                 .as_mut()
                 .ok_or_else(|| io::Error::other("buffer already returned"))?;
-            let v = action(raw, s)?;
+            let n = action(raw, s)?;
+            let short = asked(s).is_some_and(|len| n > 0 && n < len);
             let s = slot.take().ok_or_else(|| io::Error::other("buffer already returned"))?;
-            Ok((s, v))
+            Ok(((s, n), short))
         })
     }
+}
+
+/// For [`io_call`]: no short-read detection.
+fn not_a_read<S>(_: &S) -> Option<usize> {
+    None
 }
 
 /// Checks `ofs..ofs + len` against a buffer of `size` bytes.
@@ -422,9 +462,13 @@ pub fn read<B: AsMut<[u8]> + Send + 'static>(
     if let Err(e) = check_range("read", buf.as_mut().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Read, (buf, ofs, len), |raw, (b, o, l)| {
-        sys::read(raw, &mut b.as_mut()[*o..*o + *l])
-    })
+    io_call(
+        fd,
+        Dir::Read,
+        (buf, ofs, len),
+        |(_, _, l)| Some(*l),
+        |raw, (b, o, l)| sys::read(raw, &mut b.as_mut()[*o..*o + *l]),
+    )
     .map(|((b, _, _), n)| (b, n))
 }
 
@@ -442,7 +486,7 @@ pub fn write<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, buf: B, ofs: usize
     if let Err(e) = check_range("write", buf.as_ref().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Write, (buf, ofs, len), |raw, (b, o, l)| {
+    io_call(fd, Dir::Write, (buf, ofs, len), not_a_read, |raw, (b, o, l)| {
         sys::write(raw, &b.as_ref()[*o..*o + *l])
     })
     .map(|((b, _, _), n)| (b, n))
@@ -459,9 +503,13 @@ pub fn pread<B: AsMut<[u8]> + Send + 'static>(
     if let Err(e) = check_range("pread", buf.as_mut().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Read, (buf, ofs, len, file_offset), |raw, (b, o, l, fo)| {
-        sys::pread(raw, &mut b.as_mut()[*o..*o + *l], *fo)
-    })
+    io_call(
+        fd,
+        Dir::Read,
+        (buf, ofs, len, file_offset),
+        not_a_read,
+        |raw, (b, o, l, fo)| sys::pread(raw, &mut b.as_mut()[*o..*o + *l], *fo),
+    )
     .map(|((b, _, _, _), n)| (b, n))
 }
 
@@ -488,9 +536,13 @@ pub fn pwrite<B: AsRef<[u8]> + Send + 'static>(
     if let Err(e) = check_range("pwrite", buf.as_ref().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Write, (buf, ofs, len, file_offset), |raw, (b, o, l, fo)| {
-        sys::pwrite(raw, &b.as_ref()[*o..*o + *l], *fo)
-    })
+    io_call(
+        fd,
+        Dir::Write,
+        (buf, ofs, len, file_offset),
+        not_a_read,
+        |raw, (b, o, l, fo)| sys::pwrite(raw, &b.as_ref()[*o..*o + *l], *fo),
+    )
     .map(|((b, _, _, _), n)| (b, n))
 }
 
@@ -505,7 +557,7 @@ pub fn pwrite<B: AsRef<[u8]> + Send + 'static>(
 /// assert_eq!((n, &bufs[0][..], &bufs[1][..4]), (6, &b"ab"[..], &b"cdef"[..]));
 /// ```
 pub fn readv(fd: &FileDescr, bufs: Vec<Vec<u8>>) -> Promise<(Vec<Vec<u8>>, usize)> {
-    io_call(fd, Dir::Read, bufs, |raw, bufs| {
+    io_call(fd, Dir::Read, bufs, not_a_read, |raw, bufs| {
         let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
         sys::readv(raw, &mut slices)
     })
@@ -515,7 +567,7 @@ pub fn readv(fd: &FileDescr, bufs: Vec<Vec<u8>>) -> Promise<(Vec<Vec<u8>>, usize
 /// the buffers and the total byte count written. At most [`IOV_MAX`]
 /// buffers are used per call.
 pub fn writev<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, bufs: Vec<B>) -> Promise<(Vec<B>, usize)> {
-    io_call(fd, Dir::Write, bufs, |raw, bufs| {
+    io_call(fd, Dir::Write, bufs, not_a_read, |raw, bufs| {
         let slices: Vec<&[u8]> = bufs.iter().map(|b| b.as_ref()).collect();
         sys::writev(raw, &slices)
     })
