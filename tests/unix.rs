@@ -502,6 +502,30 @@ fn urgent_data_does_not_stall_a_drained_tcp_socket() {
 }
 
 #[test]
+fn a_read_woken_for_nothing_waits_again_and_stays_cancelable() {
+    let _g = shared();
+    let (r, w) = pipe().unwrap();
+    // Two reads wait on one pipe; one edge wakes both, the first takes the
+    // only byte, and the second finds nothing: it must wait again, as the
+    // same (cancelable) waiter.
+    let first = unix::read(&r, vec![0u8; 8], 0, 8);
+    let second = unix::read(&r, vec![0u8; 8], 0, 8);
+    assert_eq!(main::readable_count(), 2);
+    main::run(unix::write(&w, b"x", 0, 1)).unwrap();
+    let (buf, n) = guarded(first);
+    assert_eq!(&buf[..n], b"x");
+    assert!(second.is_pending());
+    assert_eq!(main::readable_count(), 1);
+    second.cancel();
+    assert!(second.is_canceled());
+    assert_eq!(main::readable_count(), 0);
+    // The pipe still works, and the canceled read took nothing.
+    main::run(unix::write(&w, b"y", 0, 1)).unwrap();
+    let (buf, n) = guarded(unix::read(&r, vec![0u8; 8], 0, 8));
+    assert_eq!(&buf[..n], b"y");
+}
+
+#[test]
 fn shutdown_send_gives_the_peer_end_of_file() {
     let _g = shared();
     let (s, c) = tcp_pair();

@@ -43,7 +43,65 @@ pub(crate) const OS_POLL_INTERVAL: u32 = 16;
 /// A waiter on one direction of one fd.
 struct Waiter {
     id: u64,
-    resolver: Resolver<()>,
+    on_ready: OnReady,
+}
+
+/// What a waiter does when its direction becomes ready.
+enum OnReady {
+    /// Fulfils a promise of `()` (`wait_read`, `connect`, ...).
+    Resolve(Resolver<()>),
+    /// Retries an I/O call in place (see [`Retry`]).
+    Retry(Box<dyn Retry>),
+}
+
+/// An I/O call that waits for its fd: `retry` runs its system call again
+/// once the direction is ready.
+///
+/// Why not a promise of readiness with the retry bound to it: an I/O wait is
+/// the one pending step of every non-blocking call, and a `bind` on the
+/// readiness promise costs a second promise node, its callback and its
+/// storage snapshot, per wait. A retry object is one allocation, resolves
+/// the call's own promise directly, and stays registered (no new waiter) if
+/// the readiness was spurious.
+pub(crate) trait Retry {
+    /// Tries the call again. `None` once it resolved its promise, or itself
+    /// back if the call would still block (it is then registered again).
+    fn retry(self: Box<Self>) -> Option<Box<dyn Retry>>;
+    /// The fd left the poller (closed or aborted): rejects with `e`.
+    fn fail(self: Box<Self>, e: Error);
+}
+
+/// What became ready in one iteration, to run once no table is borrowed.
+pub(crate) enum Wake {
+    /// A promise to fulfil.
+    Resolve(Resolver<()>),
+    /// An I/O call to retry; registered again under `key`, `dir` and `id`
+    /// (so that canceling still finds it) if it would still block.
+    Retry {
+        key: usize,
+        dir: Dir,
+        id: u64,
+        call: Box<dyn Retry>,
+    },
+}
+
+impl From<Resolver<()>> for Wake {
+    fn from(r: Resolver<()>) -> Wake {
+        Wake::Resolve(r)
+    }
+}
+
+/// A waiter removed with its fd (by `deregister`), to reject.
+pub(crate) struct Orphaned(OnReady);
+
+impl Orphaned {
+    /// Rejects the waiter's promise with `e`.
+    pub(crate) fn fail(self, e: Error) {
+        match self.0 {
+            OnReady::Resolve(r) => r.wakeup_exn(e),
+            OnReady::Retry(call) => call.fail(e),
+        }
+    }
 }
 
 struct IoEntry {
@@ -176,6 +234,20 @@ impl Readiness {
     }
 }
 
+impl Waiter {
+    fn wake(self, key: usize, dir: Dir) -> Wake {
+        match self.on_ready {
+            OnReady::Resolve(r) => Wake::Resolve(r),
+            OnReady::Retry(call) => Wake::Retry {
+                key,
+                dir,
+                id: self.id,
+                call,
+            },
+        }
+    }
+}
+
 /// Which readiness an fd waiter waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dir {
@@ -198,9 +270,9 @@ pub(crate) struct Engine {
     signals: RefCell<Slab<(i32, SignalHandler)>>,
     skipped_polls: Cell<u32>,
     next_waiter: Cell<u64>,
-    /// The resolvers made ready by one iteration; kept between iterations
-    /// so its (possibly large) buffer is not freed and reallocated each time.
-    ready: RefCell<Vec<Resolver<()>>>,
+    /// What one iteration made ready; kept between iterations so its
+    /// (possibly large) buffer is not freed and reallocated each time.
+    ready: RefCell<Vec<Wake>>,
 }
 
 thread_local! {
@@ -297,7 +369,7 @@ impl Engine {
 
     /// Removes `fd` from the poller and returns its waiters (to be rejected
     /// by the caller, outside any borrow).
-    pub(crate) fn deregister(&self, key: usize, fd: RawFd) -> Vec<Resolver<()>> {
+    pub(crate) fn deregister(&self, key: usize, fd: RawFd) -> Vec<Orphaned> {
         let _ = self.poll.borrow().registry().deregister(&mut SourceFd(&fd));
         let Some(entry) = self.io.borrow_mut().try_remove(key) else {
             return Vec::new();
@@ -309,7 +381,7 @@ impl Engine {
             .readers
             .into_iter()
             .chain(entry.writers)
-            .map(|w| w.resolver)
+            .map(|w| Orphaned(w.on_ready))
             .collect()
     }
 
@@ -317,32 +389,65 @@ impl Engine {
     /// registered under `key`. Canceling it removes the waiter.
     pub(crate) fn wait_io(self: &Rc<Self>, key: usize, dir: Dir) -> Promise<()> {
         let (p, r) = crate::task::<()>();
+        match self.add_waiter(key, dir, OnReady::Resolve(r)) {
+            Ok(id) => {
+                self.remove_on_cancel(&p, key, dir, id);
+                p
+            }
+            Err(_) => crate::rejected(Error::io(io::Error::from_raw_os_error(libc::EBADF))),
+        }
+    }
+
+    /// Registers `call` to be retried at the next readiness edge of the fd
+    /// registered under `key`; canceling `out` (the call's promise) removes
+    /// it. If the fd is not registered any more, `call` is failed with
+    /// `EBADF`.
+    pub(crate) fn wait_retry<T: 'static>(
+        self: &Rc<Self>,
+        key: usize,
+        dir: Dir,
+        call: Box<dyn Retry>,
+        out: &Promise<T>,
+    ) {
+        match self.add_waiter(key, dir, OnReady::Retry(call)) {
+            Ok(id) => self.remove_on_cancel(out, key, dir, id),
+            Err(OnReady::Retry(call)) => call.fail(Error::io(io::Error::from_raw_os_error(libc::EBADF))),
+            Err(OnReady::Resolve(_)) => {}
+        }
+    }
+
+    fn add_waiter(&self, key: usize, dir: Dir, on_ready: OnReady) -> Result<u64, OnReady> {
         let id = self.next_waiter.get();
         self.next_waiter.set(id + 1);
-        {
-            let mut io = self.io.borrow_mut();
-            let Some(entry) = io.get_mut(key) else {
-                return crate::rejected(Error::io(io::Error::from_raw_os_error(libc::EBADF)));
-            };
-            let w = Waiter { id, resolver: r };
-            match dir {
-                Dir::Read => {
-                    entry.readers.push(w);
-                    self.readers.set(self.readers.get() + 1);
-                }
-                Dir::Write => {
-                    entry.writers.push(w);
-                    self.writers.set(self.writers.get() + 1);
-                }
+        self.put_waiter(key, dir, id, on_ready).map(|()| id)
+    }
+
+    fn put_waiter(&self, key: usize, dir: Dir, id: u64, on_ready: OnReady) -> Result<(), OnReady> {
+        let mut io = self.io.borrow_mut();
+        let Some(entry) = io.get_mut(key) else {
+            return Err(on_ready);
+        };
+        let w = Waiter { id, on_ready };
+        match dir {
+            Dir::Read => {
+                entry.readers.push(w);
+                self.readers.set(self.readers.get() + 1);
+            }
+            Dir::Write => {
+                entry.writers.push(w);
+                self.writers.set(self.writers.get() + 1);
             }
         }
+        Ok(())
+    }
+
+    fn remove_on_cancel<T: 'static>(self: &Rc<Self>, p: &Promise<T>, key: usize, dir: Dir, id: u64) {
         let weak = Rc::downgrade(self);
         p.on_cancel(move || {
             if let Some(e) = weak.upgrade() {
                 e.remove_waiter(key, dir, id);
             }
         });
-        p
     }
 
     fn remove_waiter(&self, key: usize, dir: Dir, id: u64) {
@@ -482,8 +587,18 @@ impl Engine {
             // collection, so a `sleep(0)` loop cannot keep one iteration busy.
             self.timers.borrow_mut().expire(Instant::now(), &mut ready);
         }
-        for r in ready.drain(..) {
-            r.wakeup(());
+        for w in ready.drain(..) {
+            match w {
+                Wake::Resolve(r) => r.wakeup(()),
+                Wake::Retry { key, dir, id, call } => {
+                    // Spurious readiness: wait again, as the same waiter.
+                    if let Some(call) = call.retry() {
+                        if let Err(OnReady::Retry(call)) = self.put_waiter(key, dir, id, OnReady::Retry(call)) {
+                            call.fail(Error::io(io::Error::from_raw_os_error(libc::EBADF)));
+                        }
+                    }
+                }
+            }
         }
         // A callback may have run a nested iteration and left its own
         // buffer; keep the larger one.
@@ -497,7 +612,7 @@ impl Engine {
         }
     }
 
-    fn poll_os(&self, timeout: Option<Duration>, ready: &mut Vec<Resolver<()>>) {
+    fn poll_os(&self, timeout: Option<Duration>, ready: &mut Vec<Wake>) {
         let mut events = self.events.borrow_mut();
         if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
             // EINTR (a signal arrived) just ends this poll early. Any other
@@ -511,7 +626,8 @@ impl Engine {
             if ev.token() == WAKER {
                 continue;
             }
-            let Some(entry) = io.get_mut(ev.token().0) else {
+            let key = ev.token().0;
+            let Some(entry) = io.get_mut(key) else {
                 continue;
             };
             // Errors and hang-ups wake both directions: the retried syscall
@@ -520,11 +636,11 @@ impl Engine {
             entry.readiness.record(ev);
             if ev.is_readable() || ev.is_read_closed() || err {
                 self.readers.set(self.readers.get() - entry.readers.len());
-                ready.extend(entry.readers.drain(..).map(|w| w.resolver));
+                ready.extend(entry.readers.drain(..).map(|w| w.wake(key, Dir::Read)));
             }
             if ev.is_writable() || ev.is_write_closed() || err {
                 self.writers.set(self.writers.get() - entry.writers.len());
-                ready.extend(entry.writers.drain(..).map(|w| w.resolver));
+                ready.extend(entry.writers.drain(..).map(|w| w.wake(key, Dir::Write)));
             }
         }
     }

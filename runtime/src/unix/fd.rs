@@ -20,7 +20,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use super::sys;
-use crate::main::{Dir, Readiness};
+use crate::main::{Dir, Readiness, Retry};
 use crate::{Error, Promise, Resolver};
 
 /// The state of a [`FileDescr`] (Lwt_unix's `state`).
@@ -169,13 +169,20 @@ impl FileDescr {
 
     /// A promise fulfilled at the next readiness edge in direction `dir`.
     pub(crate) fn wait_ready(&self, dir: Dir) -> Promise<()> {
-        let engine = match crate::main::engine() {
-            Ok(e) => e,
-            Err(e) => return crate::rejected(Error::io(e)),
-        };
+        match self.registration() {
+            Ok(Some((engine, key))) => engine.wait_io(key, dir),
+            Ok(None) => crate::resolved(()),
+            Err(e) => crate::rejected(e),
+        }
+    }
+
+    /// The loop's engine and the fd's key in its poller, registering the
+    /// fd on first use; `None` if the kernel cannot poll it (always ready).
+    fn registration(&self) -> Result<Option<(Rc<crate::main::Engine>, usize)>, Error> {
+        let engine = crate::main::engine().map_err(Error::io)?;
         let key = match self.0.reg.get() {
             Reg::Key(k) => k,
-            Reg::Unpollable => return crate::resolved(()),
+            Reg::Unpollable => return Ok(None),
             Reg::No => match engine.register(self.0.raw, &self.0.readiness) {
                 Ok(Some(k)) => {
                     self.0.reg.set(Reg::Key(k));
@@ -183,20 +190,20 @@ impl FileDescr {
                 }
                 Ok(None) => {
                     self.0.reg.set(Reg::Unpollable);
-                    return crate::resolved(());
+                    return Ok(None);
                 }
-                Err(e) => return crate::rejected(Error::io(e)),
+                Err(e) => return Err(Error::io(e)),
             },
         };
-        engine.wait_io(key, dir)
+        Ok(Some((engine, key)))
     }
 
     /// Removes the fd from the poller and rejects its waiters with `err`.
     fn drop_waiters(&self, err: &Error) {
         if let Reg::Key(key) = self.0.reg.replace(Reg::No) {
             if let Some(e) = crate::main::existing_engine() {
-                for r in e.deregister(key, self.0.raw) {
-                    r.wakeup_exn(err.clone());
+                for w in e.deregister(key, self.0.raw) {
+                    w.fail(err.clone());
                 }
             }
         }
@@ -373,25 +380,84 @@ pub(crate) fn retry_io_short<T: 'static>(
     };
     let known_idle = matches!(fd.0.reg.get(), Reg::Key(_)) && !fd.0.readiness.may_be_ready(dir);
     if !known_idle {
-        loop {
-            match action(raw) {
-                Ok((v, short)) => {
-                    if short {
-                        fd.0.readiness.short_read();
-                    }
-                    return crate::resolved(v);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    fd.0.readiness.clear(dir);
-                    break;
-                }
-                Err(e) => return crate::rejected(Error::io(e)),
-            }
+        match try_io(&fd, raw, dir, &mut action) {
+            Some(Ok(v)) => return crate::resolved(v),
+            Some(Err(e)) => return crate::rejected(e),
+            None => {}
         }
     }
-    let ready = fd.wait_ready(dir);
-    ready.bind(move |()| retry_io_short(fd, dir, action))
+    match fd.registration() {
+        Ok(Some((engine, key))) => {
+            let (p, out) = crate::task::<T>();
+            let call = Box::new(RetryCall { fd, dir, action, out });
+            engine.wait_retry(key, dir, call, &p);
+            p
+        }
+        // Never blocks (a regular file): try again.
+        Ok(None) => crate::resolved(()).bind(move |()| retry_io_short(fd, dir, action)),
+        Err(e) => crate::rejected(e),
+    }
+}
+
+/// Runs `action` once (again on `EINTR`): `None` if it would block.
+#[inline]
+fn try_io<T>(
+    fd: &FileDescr,
+    raw: RawFd,
+    dir: Dir,
+    action: &mut impl FnMut(RawFd) -> io::Result<(T, bool)>,
+) -> Option<Result<T, Error>> {
+    loop {
+        match action(raw) {
+            Ok((v, short)) => {
+                if short {
+                    fd.0.readiness.short_read();
+                }
+                return Some(Ok(v));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                fd.0.readiness.clear(dir);
+                return None;
+            }
+            Err(e) => return Some(Err(Error::io(e))),
+        }
+    }
+}
+
+/// A call of [`retry_io_short`] waiting for its fd, registered with the
+/// engine: retried in place at each readiness edge, it resolves `out`.
+struct RetryCall<T: 'static, F> {
+    fd: FileDescr,
+    dir: Dir,
+    action: F,
+    out: crate::Resolver<T>,
+}
+
+impl<T: 'static, F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static> Retry for RetryCall<T, F> {
+    fn retry(mut self: Box<Self>) -> Option<Box<dyn Retry>> {
+        // Canceled after the edge was collected: the call must not run
+        // (it would consume data nobody receives).
+        if !self.out.is_pending() {
+            return None;
+        }
+        let r = match self.fd.check() {
+            Ok(raw) => {
+                let RetryCall { fd, dir, action, .. } = &mut *self;
+                match try_io(fd, raw, *dir, action) {
+                    Some(r) => r,
+                    None => return Some(self),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        let _ = self.out.try_wakeup_result(r);
+        None
+    }
+
+    fn fail(self: Box<Self>, e: Error) {
+        let _ = self.out.try_wakeup_result(Err(e));
+    }
 }
 
 /// Runs `action` on a worker thread for blocking fds, through the poller
