@@ -157,6 +157,8 @@ impl Readiness {
     const READ_CLOSED: u8 = 16;
     /// The output was shut or the fd has an error: writes never wait again.
     const WRITE_CLOSED: u8 = 32;
+    /// A stream socket: reads and writes may use `recv` / `send`.
+    const STREAM_SOCKET: u8 = 64;
 
     /// Both directions possibly ready, nothing known about the fd's kind.
     pub(crate) fn new() -> Readiness {
@@ -204,7 +206,17 @@ impl Readiness {
     /// Forgets what was learnt (the fd left the poller): both directions
     /// possibly ready again.
     pub(crate) fn reset(&self) {
-        self.bits.set(Self::READ | Self::WRITE);
+        self.bits
+            .set(Self::READ | Self::WRITE | (self.bits.get() & Self::STREAM_SOCKET));
+    }
+
+    /// Whether the fd is known to be a stream socket, on which `recv(2)` and
+    /// `send(2)` without flags do what `read(2)` and `write(2)` do, on a
+    /// shorter path through the kernel (no VFS layer, no fsnotify hooks).
+    /// Known once the fd was registered.
+    #[inline]
+    pub(crate) fn is_stream_socket(&self) -> bool {
+        self.bits.get() & Self::STREAM_SOCKET != 0
     }
 
     /// Records what one event of the poller says.
@@ -337,7 +349,7 @@ impl Engine {
     /// cannot poll this kind of fd (a regular file): it is then always
     /// ready.
     pub(crate) fn register(&self, fd: RawFd, readiness: &Rc<Readiness>) -> io::Result<Option<usize>> {
-        let tcp = is_tcp(fd);
+        let (stream, tcp) = stream_kind(fd);
         let mut interest = Interest::READABLE | Interest::WRITABLE;
         if tcp {
             interest |= Interest::PRIORITY;
@@ -352,6 +364,9 @@ impl Engine {
             .register(&mut SourceFd(&fd), Token(key), interest);
         match r {
             Ok(()) => {
+                if stream {
+                    readiness.set(Readiness::STREAM_SOCKET);
+                }
                 if tcp {
                     readiness.set(Readiness::SHORT_READ_DRAINS);
                 }
@@ -661,12 +676,18 @@ impl Engine {
     }
 }
 
-/// Whether `fd` is a TCP socket (an IPv4 or IPv6 stream socket): the only
-/// kind on which a short read is taken to mean "drained" (see
-/// [`Readiness`]). Unix stream sockets are left out: a read stops short of
-/// a message that carries descriptors or credentials.
-fn is_tcp(fd: RawFd) -> bool {
+/// Whether `fd` is a stream socket, and whether it is a TCP socket (an
+/// IPv4 or IPv6 stream socket): the only kind on which a short read is
+/// taken to mean "drained" (see [`Readiness`]). Unix stream sockets are
+/// left out of that: a read stops short of a message that carries
+/// descriptors or credentials.
+fn stream_kind(fd: RawFd) -> (bool, bool) {
     let int = |name| crate::unix::sys::getsockopt_int(fd, libc::SOL_SOCKET, name).ok();
-    int(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
-        && matches!(int(libc::SO_DOMAIN), Some(libc::AF_INET) | Some(libc::AF_INET6))
+    if int(libc::SO_TYPE) != Some(libc::SOCK_STREAM) {
+        return (false, false);
+    }
+    (
+        true,
+        matches!(int(libc::SO_DOMAIN), Some(libc::AF_INET) | Some(libc::AF_INET6)),
+    )
 }

@@ -198,6 +198,13 @@ impl FileDescr {
         Ok(Some((engine, key)))
     }
 
+    /// Whether the fd is known to be a stream socket (see
+    /// [`Readiness::is_stream_socket`]).
+    #[inline]
+    pub(crate) fn is_stream_socket(&self) -> bool {
+        self.0.readiness.is_stream_socket()
+    }
+
     /// Removes the fd from the poller and rejects its waiters with `err`.
     fn drop_waiters(&self, err: &Error) {
         if let Reg::Key(key) = self.0.reg.replace(Reg::No) {
@@ -464,26 +471,30 @@ impl<T: 'static, F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static> Retry for R
 /// otherwise. `state` (a buffer) goes to whichever runs the call. For a
 /// read, `asked` gives the byte count requested, so that a short read can
 /// be noticed (see [`retry_io_short`]).
+///
+/// `action` gets the fd, whether it is known to be a stream socket (so that
+/// it may use `recv` / `send`), and the state.
 fn io_call<S: Send + 'static>(
     fd: &FileDescr,
     dir: Dir,
     state: S,
     asked: fn(&S) -> Option<usize>,
-    action: fn(RawFd, &mut S) -> io::Result<usize>,
+    action: fn(RawFd, bool, &mut S) -> io::Result<usize>,
 ) -> Promise<(S, usize)> {
     if fd.is_blocking() {
         let mut state = state;
         fd_job(fd, move |raw| {
-            let v = action(raw, &mut state)?;
+            let v = action(raw, false, &mut state)?;
             Ok((state, v))
         })
     } else {
         let mut slot = Some(state);
+        let sock = fd.is_stream_socket();
         retry_io_short(fd.clone(), dir, move |raw| {
             let s = slot
                 .as_mut()
                 .ok_or_else(|| io::Error::other("buffer already returned"))?;
-            let n = action(raw, s)?;
+            let n = action(raw, sock, s)?;
             let short = asked(s).is_some_and(|len| n > 0 && n < len);
             let s = slot.take().ok_or_else(|| io::Error::other("buffer already returned"))?;
             Ok(((s, n), short))
@@ -533,7 +544,7 @@ pub fn read<B: AsMut<[u8]> + Send + 'static>(
         Dir::Read,
         (buf, ofs, len),
         |(_, _, l)| Some(*l),
-        |raw, (b, o, l)| sys::read(raw, &mut b.as_mut()[*o..*o + *l]),
+        |raw, sock, (b, o, l)| sys::read_or_recv(raw, &mut b.as_mut()[*o..*o + *l], sock),
     )
     .map(|((b, _, _), n)| (b, n))
 }
@@ -552,8 +563,8 @@ pub fn write<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, buf: B, ofs: usize
     if let Err(e) = check_range("write", buf.as_ref().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Write, (buf, ofs, len), not_a_read, |raw, (b, o, l)| {
-        sys::write(raw, &b.as_ref()[*o..*o + *l])
+    io_call(fd, Dir::Write, (buf, ofs, len), not_a_read, |raw, sock, (b, o, l)| {
+        sys::write_or_send(raw, &b.as_ref()[*o..*o + *l], sock)
     })
     .map(|((b, _, _), n)| (b, n))
 }
@@ -574,7 +585,7 @@ pub fn pread<B: AsMut<[u8]> + Send + 'static>(
         Dir::Read,
         (buf, ofs, len, file_offset),
         not_a_read,
-        |raw, (b, o, l, fo)| sys::pread(raw, &mut b.as_mut()[*o..*o + *l], *fo),
+        |raw, _, (b, o, l, fo)| sys::pread(raw, &mut b.as_mut()[*o..*o + *l], *fo),
     )
     .map(|((b, _, _, _), n)| (b, n))
 }
@@ -607,7 +618,7 @@ pub fn pwrite<B: AsRef<[u8]> + Send + 'static>(
         Dir::Write,
         (buf, ofs, len, file_offset),
         not_a_read,
-        |raw, (b, o, l, fo)| sys::pwrite(raw, &b.as_ref()[*o..*o + *l], *fo),
+        |raw, _, (b, o, l, fo)| sys::pwrite(raw, &b.as_ref()[*o..*o + *l], *fo),
     )
     .map(|((b, _, _, _), n)| (b, n))
 }
@@ -623,7 +634,7 @@ pub fn pwrite<B: AsRef<[u8]> + Send + 'static>(
 /// assert_eq!((n, &bufs[0][..], &bufs[1][..4]), (6, &b"ab"[..], &b"cdef"[..]));
 /// ```
 pub fn readv(fd: &FileDescr, bufs: Vec<Vec<u8>>) -> Promise<(Vec<Vec<u8>>, usize)> {
-    io_call(fd, Dir::Read, bufs, not_a_read, |raw, bufs| {
+    io_call(fd, Dir::Read, bufs, not_a_read, |raw, _, bufs| {
         let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
         sys::readv(raw, &mut slices)
     })
@@ -633,7 +644,7 @@ pub fn readv(fd: &FileDescr, bufs: Vec<Vec<u8>>) -> Promise<(Vec<Vec<u8>>, usize
 /// the buffers and the total byte count written. At most [`IOV_MAX`]
 /// buffers are used per call.
 pub fn writev<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, bufs: Vec<B>) -> Promise<(Vec<B>, usize)> {
-    io_call(fd, Dir::Write, bufs, not_a_read, |raw, bufs| {
+    io_call(fd, Dir::Write, bufs, not_a_read, |raw, _, bufs| {
         let slices: Vec<&[u8]> = bufs.iter().map(|b| b.as_ref()).collect();
         sys::writev(raw, &slices)
     })
