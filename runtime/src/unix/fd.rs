@@ -474,18 +474,19 @@ impl<T: 'static, F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static> Retry for R
 ///
 /// `action` gets the fd, whether it is known to be a stream socket (so that
 /// it may use `recv` / `send`), and the state.
-fn io_call<S: Send + 'static>(
+fn io_call<S: Send + 'static, R: Send + 'static>(
     fd: &FileDescr,
     dir: Dir,
     state: S,
     asked: fn(&S) -> Option<usize>,
     action: fn(RawFd, bool, &mut S) -> io::Result<usize>,
-) -> Promise<(S, usize)> {
+    finish: fn(S, usize) -> R,
+) -> Promise<R> {
     if fd.is_blocking() {
         let mut state = state;
         fd_job(fd, move |raw| {
             let v = action(raw, false, &mut state)?;
-            Ok((state, v))
+            Ok(finish(state, v))
         })
     } else {
         let mut slot = Some(state);
@@ -497,9 +498,26 @@ fn io_call<S: Send + 'static>(
             let n = action(raw, sock, s)?;
             let short = asked(s).is_some_and(|len| n > 0 && n < len);
             let s = slot.take().ok_or_else(|| io::Error::other("buffer already returned"))?;
-            Ok(((s, n), short))
+            Ok((finish(s, n), short))
         })
     }
+}
+
+/// For [`io_call`]: the buffer and the count, from a state made of the
+/// buffer and its range (the result is built in the call itself rather
+/// than by a `map` on its promise: one promise step less per call).
+fn buf_and_count<B, X, Y>((b, _, _): (B, X, Y), n: usize) -> (B, usize) {
+    (b, n)
+}
+
+/// [`buf_and_count`] for a state that also has a file offset.
+fn buf_and_count_at<B, X, Y, Z>((b, _, _, _): (B, X, Y, Z), n: usize) -> (B, usize) {
+    (b, n)
+}
+
+/// For [`io_call`]: the state and the count as they are.
+fn state_and_count<S>(s: S, n: usize) -> (S, usize) {
+    (s, n)
 }
 
 /// For [`io_call`]: no short-read detection.
@@ -545,8 +563,8 @@ pub fn read<B: AsMut<[u8]> + Send + 'static>(
         (buf, ofs, len),
         |(_, _, l)| Some(*l),
         |raw, sock, (b, o, l)| sys::read_or_recv(raw, &mut b.as_mut()[*o..*o + *l], sock),
+        buf_and_count,
     )
-    .map(|((b, _, _), n)| (b, n))
 }
 
 /// Writes up to `len` bytes of `buf[ofs..]` (Lwt's `write`). Resolves to the
@@ -563,10 +581,14 @@ pub fn write<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, buf: B, ofs: usize
     if let Err(e) = check_range("write", buf.as_ref().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Write, (buf, ofs, len), not_a_read, |raw, sock, (b, o, l)| {
-        sys::write_or_send(raw, &b.as_ref()[*o..*o + *l], sock)
-    })
-    .map(|((b, _, _), n)| (b, n))
+    io_call(
+        fd,
+        Dir::Write,
+        (buf, ofs, len),
+        not_a_read,
+        |raw, sock, (b, o, l)| sys::write_or_send(raw, &b.as_ref()[*o..*o + *l], sock),
+        buf_and_count,
+    )
 }
 
 /// Reads at `file_offset` without moving the file position (Lwt's `pread`).
@@ -586,8 +608,8 @@ pub fn pread<B: AsMut<[u8]> + Send + 'static>(
         (buf, ofs, len, file_offset),
         not_a_read,
         |raw, _, (b, o, l, fo)| sys::pread(raw, &mut b.as_mut()[*o..*o + *l], *fo),
+        buf_and_count_at,
     )
-    .map(|((b, _, _, _), n)| (b, n))
 }
 
 /// Writes at `file_offset` without moving the file position (Lwt's `pwrite`).
@@ -619,8 +641,8 @@ pub fn pwrite<B: AsRef<[u8]> + Send + 'static>(
         (buf, ofs, len, file_offset),
         not_a_read,
         |raw, _, (b, o, l, fo)| sys::pwrite(raw, &b.as_ref()[*o..*o + *l], *fo),
+        buf_and_count_at,
     )
-    .map(|((b, _, _, _), n)| (b, n))
 }
 
 /// Reads into several buffers with one `readv(2)` (Lwt's `readv`); fills
@@ -634,20 +656,34 @@ pub fn pwrite<B: AsRef<[u8]> + Send + 'static>(
 /// assert_eq!((n, &bufs[0][..], &bufs[1][..4]), (6, &b"ab"[..], &b"cdef"[..]));
 /// ```
 pub fn readv(fd: &FileDescr, bufs: Vec<Vec<u8>>) -> Promise<(Vec<Vec<u8>>, usize)> {
-    io_call(fd, Dir::Read, bufs, not_a_read, |raw, _, bufs| {
-        let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
-        sys::readv(raw, &mut slices)
-    })
+    io_call(
+        fd,
+        Dir::Read,
+        bufs,
+        not_a_read,
+        |raw, _, bufs| {
+            let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
+            sys::readv(raw, &mut slices)
+        },
+        state_and_count,
+    )
 }
 
 /// Writes several buffers with one `writev(2)` (Lwt's `writev`); resolves to
 /// the buffers and the total byte count written. At most [`IOV_MAX`]
 /// buffers are used per call.
 pub fn writev<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, bufs: Vec<B>) -> Promise<(Vec<B>, usize)> {
-    io_call(fd, Dir::Write, bufs, not_a_read, |raw, _, bufs| {
-        let slices: Vec<&[u8]> = bufs.iter().map(|b| b.as_ref()).collect();
-        sys::writev(raw, &slices)
-    })
+    io_call(
+        fd,
+        Dir::Write,
+        bufs,
+        not_a_read,
+        |raw, _, bufs| {
+            let slices: Vec<&[u8]> = bufs.iter().map(|b| b.as_ref()).collect();
+            sys::writev(raw, &slices)
+        },
+        state_and_count,
+    )
 }
 
 /// The most buffers one [`readv`] or [`writev`] call uses (Lwt's
