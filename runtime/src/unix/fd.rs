@@ -4,7 +4,14 @@
 //! - **non-blocking** (sockets and pipes): the system call is tried at once;
 //!   on `EAGAIN` the call waits for the next readiness edge of the fd in the
 //!   loop's `mio::Poll` and tries again. That wait is cancelable: canceling
-//!   the call's promise removes the waiter.
+//!   the call's promise removes the waiter. The loop remembers what the
+//!   poller reported about each registered fd (`Readiness` in the engine),
+//!   so a call on an fd known to be drained waits without the failed
+//!   syscall first; and the waiting call is retried in place by the engine
+//!   (`Retry`), without a promise of readiness bound to a retry. Once the
+//!   fd is registered and known to be a stream socket, reads and writes use
+//!   `recv(2)` / `send(2)` without flags, which do the same on a shorter
+//!   path through the kernel.
 //! - **blocking** (regular files, terminals, the standard descriptors): the
 //!   call runs as a job on a worker thread, so the loop never blocks. Such a
 //!   promise is not cancelable (the thread cannot be interrupted).
