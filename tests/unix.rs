@@ -433,6 +433,98 @@ fn accept_n_takes_every_waiting_connection() {
     assert!(err.is_none());
 }
 
+// The loop remembers what the poller reported about each fd, and a short
+// read on a TCP socket marks it drained, so the next read waits for an
+// event without trying the syscall. These check that such a read never
+// misses what arrives later, the end of input, or data after urgent bytes.
+// (A regression would hang: `guarded` turns that into a failure.)
+
+/// Runs `p`, failing after 10 seconds instead of hanging.
+fn guarded<T: 'static>(p: Promise<T>) -> T {
+    main::run(unix::with_timeout(Duration::from_secs(10), move || p)).unwrap()
+}
+
+/// A read of up to 64 bytes, as text.
+fn read_text(fd: &FileDescr) -> Promise<String> {
+    unix::read(fd, vec![0u8; 64], 0, 64).map(|(b, n)| String::from_utf8(b[..n].to_vec()).unwrap())
+}
+
+#[test]
+fn a_drained_tcp_socket_still_sees_later_data() {
+    let _g = shared();
+    let (s, c) = tcp_pair();
+    // A read that waits registers the socket with the poller.
+    let first = read_text(&s);
+    assert!(first.is_pending());
+    main::run(send(&c, b"abc", 0, 3, &[])).unwrap();
+    assert_eq!(guarded(first), "abc"); // short: the socket is now known drained
+    let second = read_text(&s);
+    assert!(second.is_pending());
+    assert_eq!(main::readable_count(), 1);
+    main::run(send(&c, b"def", 0, 3, &[])).unwrap();
+    assert_eq!(guarded(second), "def");
+}
+
+#[test]
+fn a_short_tcp_read_before_the_end_of_input_does_not_hide_it() {
+    let _g = shared();
+    let (s, c) = tcp_pair();
+    let first = read_text(&s);
+    assert!(first.is_pending());
+    // The data and the end of input arrive before the loop looks.
+    main::run(send(&c, b"last", 0, 4, &[])).unwrap();
+    shutdown(&c, ShutdownCommand::Send).unwrap();
+    assert_eq!(guarded(first), "last");
+    assert_eq!(guarded(read_text(&s)), "");
+}
+
+#[test]
+fn urgent_data_does_not_stall_a_drained_tcp_socket() {
+    let _g = shared();
+    let (s, c) = tcp_pair();
+    let first = read_text(&s);
+    assert!(first.is_pending());
+    // All of it arrives before the loop looks; a read stops short at the
+    // urgent byte although "def" is queued behind it.
+    let sent = send(&c, b"abc", 0, 3, &[])
+        .bind({
+            let c = c.clone();
+            move |_| send(&c, b"!", 0, 1, &[MsgFlag::Oob])
+        })
+        .bind({
+            let c = c.clone();
+            move |_| send(&c, b"def", 0, 3, &[])
+        });
+    main::run(sent).unwrap();
+    assert_eq!(guarded(first), "abc");
+    assert_eq!(guarded(read_text(&s)), "def");
+    drop(c); // only now: its end of input would wake the reader anyway
+}
+
+#[test]
+fn a_read_woken_for_nothing_waits_again_and_stays_cancelable() {
+    let _g = shared();
+    let (r, w) = pipe().unwrap();
+    // Two reads wait on one pipe; one edge wakes both, the first takes the
+    // only byte, and the second finds nothing: it must wait again, as the
+    // same (cancelable) waiter.
+    let first = unix::read(&r, vec![0u8; 8], 0, 8);
+    let second = unix::read(&r, vec![0u8; 8], 0, 8);
+    assert_eq!(main::readable_count(), 2);
+    main::run(unix::write(&w, b"x", 0, 1)).unwrap();
+    let (buf, n) = guarded(first);
+    assert_eq!(&buf[..n], b"x");
+    assert!(second.is_pending());
+    assert_eq!(main::readable_count(), 1);
+    second.cancel();
+    assert!(second.is_canceled());
+    assert_eq!(main::readable_count(), 0);
+    // The pipe still works, and the canceled read took nothing.
+    main::run(unix::write(&w, b"y", 0, 1)).unwrap();
+    let (buf, n) = guarded(unix::read(&r, vec![0u8; 8], 0, 8));
+    assert_eq!(&buf[..n], b"y");
+}
+
 #[test]
 fn shutdown_send_gives_the_peer_end_of_file() {
     let _g = shared();

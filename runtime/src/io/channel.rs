@@ -1090,10 +1090,12 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
         How::Memory => return Step::Now(Ok(0), state),
         How::InPlace(fd) => {
             let i = inner.clone();
-            let io = unix::retry_io(fd, Dir::Read, move |raw| {
+            let sock = fd.is_stream_socket();
+            let io = unix::retry_io_short(fd, Dir::Read, move |raw| {
                 let mut b = i.buf.borrow_mut();
                 let len = size.min(b.len());
-                sys_read(raw, &mut b[..len])
+                let n = sys_read(raw, &mut b[..len], sock)?;
+                Ok((n, n > 0 && n < len))
             });
             (io, false)
         }
@@ -1141,10 +1143,11 @@ pub(super) fn flush_step<S: 'static, T: 'static>(
         }
         How::InPlace(fd) => {
             let i = inner.clone();
+            let sock = fd.is_stream_socket();
             let io = unix::retry_io(fd, Dir::Write, move |raw| {
                 let b = i.buf.borrow();
                 let len = len.min(b.len());
-                sys_write(raw, &b[..len])
+                sys_write(raw, &b[..len], sock)
             });
             (io, false)
         }
@@ -1213,8 +1216,9 @@ pub(super) fn write_direct<B: AsRef<[u8]> + 'static>(
     // nothing of the channel's.
     let slot = Rc::new(RefCell::new(Some(data)));
     let s = slot.clone();
+    let sock = fd.is_stream_socket();
     let io = unix::retry_io(fd, Dir::Write, move |raw| match &*s.borrow() {
-        Some(d) => sys_write(raw, &d.as_ref()[ofs..ofs + len]),
+        Some(d) => sys_write(raw, &d.as_ref()[ofs..ofs + len], sock),
         None => Err(io::Error::other("the data of a write was lost")),
     });
     let i = inner.clone();
@@ -1234,26 +1238,14 @@ pub(super) fn write_direct<B: AsRef<[u8]> + 'static>(
     }
 }
 
-fn sys_read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is a valid, writable slice of `buf.len()` bytes for the
-    // whole call; read(2) writes at most that many.
-    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+/// `read(2)` (`recv(2)` on a stream socket, see `unix::sys::read_or_recv`).
+fn sys_read(fd: RawFd, buf: &mut [u8], stream_socket: bool) -> io::Result<usize> {
+    unix::sys::read_or_recv(fd, buf, stream_socket)
 }
 
-fn sys_write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is a valid slice of `buf.len()` bytes for the whole call;
-    // write(2) only reads it.
-    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+/// `write(2)` (`send(2)` on a stream socket).
+fn sys_write(fd: RawFd, buf: &[u8], stream_socket: bool) -> io::Result<usize> {
+    unix::sys::write_or_send(fd, buf, stream_socket)
 }
 
 /// Writes out everything buffered.
@@ -1607,7 +1599,7 @@ impl Inner {
         let len = len.min(buf.len());
         let mut done = 0;
         while done < len {
-            match sys_write(raw, &buf[done..len]) {
+            match sys_write(raw, &buf[done..len], fd.is_stream_socket()) {
                 Ok(0) => break,
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -43,12 +43,221 @@ pub(crate) const OS_POLL_INTERVAL: u32 = 16;
 /// A waiter on one direction of one fd.
 struct Waiter {
     id: u64,
-    resolver: Resolver<()>,
+    on_ready: OnReady,
+}
+
+/// What a waiter does when its direction becomes ready.
+enum OnReady {
+    /// Fulfils a promise of `()` (`wait_read`, `connect`, ...).
+    Resolve(Resolver<()>),
+    /// Retries an I/O call in place (see [`Retry`]).
+    Retry(Box<dyn Retry>),
+}
+
+/// An I/O call that waits for its fd: `retry` runs its system call again
+/// once the direction is ready.
+///
+/// Why not a promise of readiness with the retry bound to it: an I/O wait is
+/// the one pending step of every non-blocking call, and a `bind` on the
+/// readiness promise costs a second promise node, its callback and its
+/// storage snapshot, per wait. A retry object is one allocation, resolves
+/// the call's own promise directly, and stays registered (no new waiter) if
+/// the readiness was spurious.
+pub(crate) trait Retry {
+    /// Tries the call again. `None` once it resolved its promise, or itself
+    /// back if the call would still block (it is then registered again).
+    fn retry(self: Box<Self>) -> Option<Box<dyn Retry>>;
+    /// The fd left the poller (closed or aborted): rejects with `e`.
+    fn fail(self: Box<Self>, e: Error);
+}
+
+/// What became ready in one iteration, to run once no table is borrowed.
+pub(crate) enum Wake {
+    /// A promise to fulfil.
+    Resolve(Resolver<()>),
+    /// An I/O call to retry; registered again under `key`, `dir` and `id`
+    /// (so that canceling still finds it) if it would still block.
+    Retry {
+        key: usize,
+        dir: Dir,
+        id: u64,
+        call: Box<dyn Retry>,
+    },
+}
+
+impl From<Resolver<()>> for Wake {
+    fn from(r: Resolver<()>) -> Wake {
+        Wake::Resolve(r)
+    }
+}
+
+/// A waiter removed with its fd (by `deregister`), to reject.
+pub(crate) struct Orphaned(OnReady);
+
+impl Orphaned {
+    /// Rejects the waiter's promise with `e`.
+    pub(crate) fn fail(self, e: Error) {
+        match self.0 {
+            OnReady::Resolve(r) => r.wakeup_exn(e),
+            OnReady::Retry(call) => call.fail(e),
+        }
+    }
 }
 
 struct IoEntry {
     readers: Vec<Waiter>,
     writers: Vec<Waiter>,
+    /// What the poller last told about the fd, shared with its handle.
+    readiness: Rc<Readiness>,
+}
+
+/// What is known about the readiness of one registered fd, shared between
+/// the engine (which sets it from the poller's events) and the fd's handle
+/// (which clears it when a call shows the fd is not ready any more).
+///
+/// # Why
+///
+/// The poller is edge-triggered: it reports a change once, whether or not
+/// anybody waits at that moment. Without a memory of those reports, every
+/// I/O call must first try its system call to learn whether the fd is
+/// ready, and a call that comes when the fd is known to be drained pays a
+/// failed syscall (`EAGAIN`) before it waits. With it, a call on a
+/// registered fd whose direction is known not ready waits at once.
+///
+/// A direction is marked ready by every event of the poller that would wake
+/// its waiters (readable, hang-up, error), and not ready by a call that
+/// failed with `EAGAIN`, or by a *short read* on a TCP socket, which shows
+/// the kernel's receive queue was emptied (this is what tokio does too).
+/// Marking "not ready" is only ever done right after a syscall that showed
+/// it, and any data arriving later makes the kernel queue a new edge, so a
+/// direction marked not ready always gets an event when it becomes ready:
+/// the memory can cost a syscall when stale the other way, never a hang.
+///
+/// The end of the input (a hang-up) and errors are remembered for good, as
+/// tokio does: a read that returned the last bytes before a FIN is short,
+/// yet the next one returns 0 at once, and no new edge would announce it.
+///
+/// A TCP read stops short before urgent (out-of-band) data even when more
+/// is queued after it; TCP fds are therefore registered for priority events
+/// too, and once one was seen (urgent data arrived) short reads no longer
+/// count as "drained" on that fd.
+#[derive(Debug)]
+pub(crate) struct Readiness {
+    bits: Cell<u8>,
+}
+
+impl Readiness {
+    const READ: u8 = 1;
+    const WRITE: u8 = 2;
+    /// A short read shows the receive queue is empty (a TCP socket).
+    const SHORT_READ_DRAINS: u8 = 4;
+    /// Urgent data was seen: short reads prove nothing any more.
+    const URGENT: u8 = 8;
+    /// The input ended or the fd has an error: reads never wait again.
+    const READ_CLOSED: u8 = 16;
+    /// The output was shut or the fd has an error: writes never wait again.
+    const WRITE_CLOSED: u8 = 32;
+    /// A stream socket: reads and writes may use `recv` / `send`.
+    const STREAM_SOCKET: u8 = 64;
+
+    /// Both directions possibly ready, nothing known about the fd's kind.
+    pub(crate) fn new() -> Readiness {
+        Readiness {
+            bits: Cell::new(Self::READ | Self::WRITE),
+        }
+    }
+
+    fn bit(dir: Dir) -> u8 {
+        match dir {
+            Dir::Read => Self::READ,
+            Dir::Write => Self::WRITE,
+        }
+    }
+
+    /// The bits that make a call in direction `dir` try its syscall.
+    fn bits_ready(dir: Dir) -> u8 {
+        match dir {
+            Dir::Read => Self::READ | Self::READ_CLOSED,
+            Dir::Write => Self::WRITE | Self::WRITE_CLOSED,
+        }
+    }
+
+    /// Whether direction `dir` may be ready (a call should try the syscall).
+    #[inline]
+    pub(crate) fn may_be_ready(&self, dir: Dir) -> bool {
+        self.bits.get() & Self::bits_ready(dir) != 0
+    }
+
+    /// A call in direction `dir` failed with `EAGAIN`.
+    #[inline]
+    pub(crate) fn clear(&self, dir: Dir) {
+        self.bits.set(self.bits.get() & !Self::bit(dir));
+    }
+
+    /// A read returned fewer bytes than asked for (and more than 0).
+    #[inline]
+    pub(crate) fn short_read(&self) {
+        let b = self.bits.get();
+        if b & (Self::SHORT_READ_DRAINS | Self::URGENT) == Self::SHORT_READ_DRAINS {
+            self.bits.set(b & !Self::READ);
+        }
+    }
+
+    /// Forgets what was learnt (the fd left the poller): both directions
+    /// possibly ready again.
+    pub(crate) fn reset(&self) {
+        self.bits
+            .set(Self::READ | Self::WRITE | (self.bits.get() & Self::STREAM_SOCKET));
+    }
+
+    /// Whether the fd is known to be a stream socket, on which `recv(2)` and
+    /// `send(2)` without flags do what `read(2)` and `write(2)` do, on a
+    /// shorter path through the kernel (no VFS layer, no fsnotify hooks).
+    /// Known once the fd was registered.
+    #[inline]
+    pub(crate) fn is_stream_socket(&self) -> bool {
+        self.bits.get() & Self::STREAM_SOCKET != 0
+    }
+
+    /// Records what one event of the poller says.
+    fn record(&self, ev: &mio::event::Event) {
+        let err = ev.is_error();
+        let mut b = 0;
+        if ev.is_priority() {
+            b |= Self::URGENT;
+        }
+        if ev.is_readable() {
+            b |= Self::READ;
+        }
+        if ev.is_read_closed() || err {
+            b |= Self::READ | Self::READ_CLOSED;
+        }
+        if ev.is_writable() {
+            b |= Self::WRITE;
+        }
+        if ev.is_write_closed() || err {
+            b |= Self::WRITE | Self::WRITE_CLOSED;
+        }
+        self.set(b);
+    }
+
+    fn set(&self, bits: u8) {
+        self.bits.set(self.bits.get() | bits);
+    }
+}
+
+impl Waiter {
+    fn wake(self, key: usize, dir: Dir) -> Wake {
+        match self.on_ready {
+            OnReady::Resolve(r) => Wake::Resolve(r),
+            OnReady::Retry(call) => Wake::Retry {
+                key,
+                dir,
+                id: self.id,
+                call,
+            },
+        }
+    }
 }
 
 /// Which readiness an fd waiter waits for.
@@ -73,9 +282,9 @@ pub(crate) struct Engine {
     signals: RefCell<Slab<(i32, SignalHandler)>>,
     skipped_polls: Cell<u32>,
     next_waiter: Cell<u64>,
-    /// The resolvers made ready by one iteration; kept between iterations
-    /// so its (possibly large) buffer is not freed and reallocated each time.
-    ready: RefCell<Vec<Resolver<()>>>,
+    /// What one iteration made ready; kept between iterations so its
+    /// (possibly large) buffer is not freed and reallocated each time.
+    ready: RefCell<Vec<Wake>>,
 }
 
 thread_local! {
@@ -135,23 +344,36 @@ impl Engine {
     // ----- fds -------------------------------------------------------------
 
     /// Registers `fd` with the poller for both directions (edge-triggered,
-    /// so registering both costs nothing while nobody waits). `Ok(None)`
-    /// means the kernel cannot poll this kind of fd (a regular file): it is
-    /// then always ready.
-    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Option<usize>> {
+    /// so registering both costs nothing while nobody waits); the poller's
+    /// events are recorded in `readiness`. `Ok(None)` means the kernel
+    /// cannot poll this kind of fd (a regular file): it is then always
+    /// ready.
+    pub(crate) fn register(&self, fd: RawFd, readiness: &Rc<Readiness>) -> io::Result<Option<usize>> {
+        let (stream, tcp) = stream_kind(fd);
+        let mut interest = Interest::READABLE | Interest::WRITABLE;
+        if tcp {
+            interest |= Interest::PRIORITY;
+        }
         let mut io = self.io.borrow_mut();
         let entry = io.vacant_entry();
         let key = entry.key();
-        let r = self.poll.borrow().registry().register(
-            &mut SourceFd(&fd),
-            Token(key),
-            Interest::READABLE | Interest::WRITABLE,
-        );
+        let r = self
+            .poll
+            .borrow()
+            .registry()
+            .register(&mut SourceFd(&fd), Token(key), interest);
         match r {
             Ok(()) => {
+                if stream {
+                    readiness.set(Readiness::STREAM_SOCKET);
+                }
+                if tcp {
+                    readiness.set(Readiness::SHORT_READ_DRAINS);
+                }
                 entry.insert(IoEntry {
                     readers: Vec::new(),
                     writers: Vec::new(),
+                    readiness: readiness.clone(),
                 });
                 Ok(Some(key))
             }
@@ -162,18 +384,19 @@ impl Engine {
 
     /// Removes `fd` from the poller and returns its waiters (to be rejected
     /// by the caller, outside any borrow).
-    pub(crate) fn deregister(&self, key: usize, fd: RawFd) -> Vec<Resolver<()>> {
+    pub(crate) fn deregister(&self, key: usize, fd: RawFd) -> Vec<Orphaned> {
         let _ = self.poll.borrow().registry().deregister(&mut SourceFd(&fd));
         let Some(entry) = self.io.borrow_mut().try_remove(key) else {
             return Vec::new();
         };
+        entry.readiness.reset();
         self.readers.set(self.readers.get() - entry.readers.len());
         self.writers.set(self.writers.get() - entry.writers.len());
         entry
             .readers
             .into_iter()
             .chain(entry.writers)
-            .map(|w| w.resolver)
+            .map(|w| Orphaned(w.on_ready))
             .collect()
     }
 
@@ -181,32 +404,65 @@ impl Engine {
     /// registered under `key`. Canceling it removes the waiter.
     pub(crate) fn wait_io(self: &Rc<Self>, key: usize, dir: Dir) -> Promise<()> {
         let (p, r) = crate::task::<()>();
+        match self.add_waiter(key, dir, OnReady::Resolve(r)) {
+            Ok(id) => {
+                self.remove_on_cancel(&p, key, dir, id);
+                p
+            }
+            Err(_) => crate::rejected(Error::io(io::Error::from_raw_os_error(libc::EBADF))),
+        }
+    }
+
+    /// Registers `call` to be retried at the next readiness edge of the fd
+    /// registered under `key`; canceling `out` (the call's promise) removes
+    /// it. If the fd is not registered any more, `call` is failed with
+    /// `EBADF`.
+    pub(crate) fn wait_retry<T: 'static>(
+        self: &Rc<Self>,
+        key: usize,
+        dir: Dir,
+        call: Box<dyn Retry>,
+        out: &Promise<T>,
+    ) {
+        match self.add_waiter(key, dir, OnReady::Retry(call)) {
+            Ok(id) => self.remove_on_cancel(out, key, dir, id),
+            Err(OnReady::Retry(call)) => call.fail(Error::io(io::Error::from_raw_os_error(libc::EBADF))),
+            Err(OnReady::Resolve(_)) => {}
+        }
+    }
+
+    fn add_waiter(&self, key: usize, dir: Dir, on_ready: OnReady) -> Result<u64, OnReady> {
         let id = self.next_waiter.get();
         self.next_waiter.set(id + 1);
-        {
-            let mut io = self.io.borrow_mut();
-            let Some(entry) = io.get_mut(key) else {
-                return crate::rejected(Error::io(io::Error::from_raw_os_error(libc::EBADF)));
-            };
-            let w = Waiter { id, resolver: r };
-            match dir {
-                Dir::Read => {
-                    entry.readers.push(w);
-                    self.readers.set(self.readers.get() + 1);
-                }
-                Dir::Write => {
-                    entry.writers.push(w);
-                    self.writers.set(self.writers.get() + 1);
-                }
+        self.put_waiter(key, dir, id, on_ready).map(|()| id)
+    }
+
+    fn put_waiter(&self, key: usize, dir: Dir, id: u64, on_ready: OnReady) -> Result<(), OnReady> {
+        let mut io = self.io.borrow_mut();
+        let Some(entry) = io.get_mut(key) else {
+            return Err(on_ready);
+        };
+        let w = Waiter { id, on_ready };
+        match dir {
+            Dir::Read => {
+                entry.readers.push(w);
+                self.readers.set(self.readers.get() + 1);
+            }
+            Dir::Write => {
+                entry.writers.push(w);
+                self.writers.set(self.writers.get() + 1);
             }
         }
+        Ok(())
+    }
+
+    fn remove_on_cancel<T: 'static>(self: &Rc<Self>, p: &Promise<T>, key: usize, dir: Dir, id: u64) {
         let weak = Rc::downgrade(self);
         p.on_cancel(move || {
             if let Some(e) = weak.upgrade() {
                 e.remove_waiter(key, dir, id);
             }
         });
-        p
     }
 
     fn remove_waiter(&self, key: usize, dir: Dir, id: u64) {
@@ -352,8 +608,18 @@ impl Engine {
             // collection, so a `sleep(0)` loop cannot keep one iteration busy.
             self.timers.borrow_mut().expire(Instant::now(), &mut ready);
         }
-        for r in ready.drain(..) {
-            r.wakeup(());
+        for w in ready.drain(..) {
+            match w {
+                Wake::Resolve(r) => r.wakeup(()),
+                Wake::Retry { key, dir, id, call } => {
+                    // Spurious readiness: wait again, as the same waiter.
+                    if let Some(call) = call.retry() {
+                        if let Err(OnReady::Retry(call)) = self.put_waiter(key, dir, id, OnReady::Retry(call)) {
+                            call.fail(Error::io(io::Error::from_raw_os_error(libc::EBADF)));
+                        }
+                    }
+                }
+            }
         }
         // A callback may have run a nested iteration and left its own
         // buffer; keep the larger one.
@@ -367,7 +633,7 @@ impl Engine {
         }
     }
 
-    fn poll_os(&self, timeout: Option<Duration>, ready: &mut Vec<Resolver<()>>) {
+    fn poll_os(&self, timeout: Option<Duration>, ready: &mut Vec<Wake>) {
         let mut events = self.events.borrow_mut();
         if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
             // EINTR (a signal arrived) just ends this poll early. Any other
@@ -381,19 +647,21 @@ impl Engine {
             if ev.token() == WAKER {
                 continue;
             }
-            let Some(entry) = io.get_mut(ev.token().0) else {
+            let key = ev.token().0;
+            let Some(entry) = io.get_mut(key) else {
                 continue;
             };
             // Errors and hang-ups wake both directions: the retried syscall
             // then reports the error or end of file.
             let err = ev.is_error();
+            entry.readiness.record(ev);
             if ev.is_readable() || ev.is_read_closed() || err {
                 self.readers.set(self.readers.get() - entry.readers.len());
-                ready.extend(entry.readers.drain(..).map(|w| w.resolver));
+                ready.extend(entry.readers.drain(..).map(|w| w.wake(key, Dir::Read)));
             }
             if ev.is_writable() || ev.is_write_closed() || err {
                 self.writers.set(self.writers.get() - entry.writers.len());
-                ready.extend(entry.writers.drain(..).map(|w| w.resolver));
+                ready.extend(entry.writers.drain(..).map(|w| w.wake(key, Dir::Write)));
             }
         }
     }
@@ -412,4 +680,20 @@ impl Engine {
             }
         }
     }
+}
+
+/// Whether `fd` is a stream socket, and whether it is a TCP socket (an
+/// IPv4 or IPv6 stream socket): the only kind on which a short read is
+/// taken to mean "drained" (see [`Readiness`]). Unix stream sockets are
+/// left out of that: a read stops short of a message that carries
+/// descriptors or credentials.
+fn stream_kind(fd: RawFd) -> (bool, bool) {
+    let int = |name| crate::unix::sys::getsockopt_int(fd, libc::SOL_SOCKET, name).ok();
+    if int(libc::SO_TYPE) != Some(libc::SOCK_STREAM) {
+        return (false, false);
+    }
+    (
+        true,
+        matches!(int(libc::SO_DOMAIN), Some(libc::AF_INET) | Some(libc::AF_INET6)),
+    )
 }

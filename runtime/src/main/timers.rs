@@ -146,7 +146,7 @@ impl Timers {
 
     /// Moves the resolvers of every timer whose bucket has ended by `now`
     /// into `out`, in (deadline, setting order).
-    pub(crate) fn expire(&mut self, now: Instant, out: &mut Vec<Resolver<()>>) {
+    pub(crate) fn expire<W: From<Resolver<()>>>(&mut self, now: Instant, out: &mut Vec<W>) {
         let now = self.ns(now);
         while let Some(entry) = self.buckets.first_entry() {
             if entry.key().saturating_mul(MS) > now {
@@ -162,7 +162,7 @@ impl Timers {
             }
             for e in due.drain(..) {
                 if Self::is_live(&self.live, &e) {
-                    out.push(self.live.remove(e.key).resolver);
+                    out.push(self.live.remove(e.key).resolver.into());
                 } else {
                     self.tombstones -= 1;
                 }
@@ -209,7 +209,7 @@ mod tests {
             t.add(Duration::ZERO, r);
             ps.push(p);
         }
-        let mut out = Vec::new();
+        let mut out: Vec<Resolver<()>> = Vec::new();
         let later = Instant::now() + Duration::from_secs(1);
         t.expire(later, &mut out);
         assert_eq!(out.len(), 5);

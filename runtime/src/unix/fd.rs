@@ -4,7 +4,14 @@
 //! - **non-blocking** (sockets and pipes): the system call is tried at once;
 //!   on `EAGAIN` the call waits for the next readiness edge of the fd in the
 //!   loop's `mio::Poll` and tries again. That wait is cancelable: canceling
-//!   the call's promise removes the waiter.
+//!   the call's promise removes the waiter. The loop remembers what the
+//!   poller reported about each registered fd (`Readiness` in the engine),
+//!   so a call on an fd known to be drained waits without the failed
+//!   syscall first; and the waiting call is retried in place by the engine
+//!   (`Retry`), without a promise of readiness bound to a retry. Once the
+//!   fd is registered and known to be a stream socket, reads and writes use
+//!   `recv(2)` / `send(2)` without flags, which do the same on a shorter
+//!   path through the kernel.
 //! - **blocking** (regular files, terminals, the standard descriptors): the
 //!   call runs as a job on a worker thread, so the loop never blocks. Such a
 //!   promise is not cancelable (the thread cannot be interrupted).
@@ -20,7 +27,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use super::sys;
-use crate::main::Dir;
+use crate::main::{Dir, Readiness, Retry};
 use crate::{Error, Promise, Resolver};
 
 /// The state of a [`FileDescr`] (Lwt_unix's `state`).
@@ -51,6 +58,9 @@ struct Inner {
     state: RefCell<State>,
     blocking: Cell<bool>,
     reg: Cell<Reg>,
+    /// What the poller told about the fd while registered (see
+    /// [`Readiness`]); shared with the engine's entry.
+    readiness: Rc<Readiness>,
     /// Jobs running on a worker thread with this fd's number.
     in_flight: Cell<u32>,
     /// A close that waits for `in_flight` to reach 0.
@@ -119,6 +129,7 @@ impl FileDescr {
             state: RefCell::new(State::Opened),
             blocking: Cell::new(blocking),
             reg: Cell::new(Reg::No),
+            readiness: Rc::new(Readiness::new()),
             in_flight: Cell::new(0),
             deferred_close: RefCell::new(None),
         }))
@@ -165,34 +176,48 @@ impl FileDescr {
 
     /// A promise fulfilled at the next readiness edge in direction `dir`.
     pub(crate) fn wait_ready(&self, dir: Dir) -> Promise<()> {
-        let engine = match crate::main::engine() {
-            Ok(e) => e,
-            Err(e) => return crate::rejected(Error::io(e)),
-        };
+        match self.registration() {
+            Ok(Some((engine, key))) => engine.wait_io(key, dir),
+            Ok(None) => crate::resolved(()),
+            Err(e) => crate::rejected(e),
+        }
+    }
+
+    /// The loop's engine and the fd's key in its poller, registering the
+    /// fd on first use; `None` if the kernel cannot poll it (always ready).
+    fn registration(&self) -> Result<Option<(Rc<crate::main::Engine>, usize)>, Error> {
+        let engine = crate::main::engine().map_err(Error::io)?;
         let key = match self.0.reg.get() {
             Reg::Key(k) => k,
-            Reg::Unpollable => return crate::resolved(()),
-            Reg::No => match engine.register(self.0.raw) {
+            Reg::Unpollable => return Ok(None),
+            Reg::No => match engine.register(self.0.raw, &self.0.readiness) {
                 Ok(Some(k)) => {
                     self.0.reg.set(Reg::Key(k));
                     k
                 }
                 Ok(None) => {
                     self.0.reg.set(Reg::Unpollable);
-                    return crate::resolved(());
+                    return Ok(None);
                 }
-                Err(e) => return crate::rejected(Error::io(e)),
+                Err(e) => return Err(Error::io(e)),
             },
         };
-        engine.wait_io(key, dir)
+        Ok(Some((engine, key)))
+    }
+
+    /// Whether the fd is known to be a stream socket (see
+    /// [`Readiness::is_stream_socket`]).
+    #[inline]
+    pub(crate) fn is_stream_socket(&self) -> bool {
+        self.0.readiness.is_stream_socket()
     }
 
     /// Removes the fd from the poller and rejects its waiters with `err`.
     fn drop_waiters(&self, err: &Error) {
         if let Reg::Key(key) = self.0.reg.replace(Reg::No) {
             if let Some(e) = crate::main::existing_engine() {
-                for r in e.deregister(key, self.0.raw) {
-                    r.wakeup_exn(err.clone());
+                for w in e.deregister(key, self.0.raw) {
+                    w.fail(err.clone());
                 }
             }
         }
@@ -342,52 +367,169 @@ pub(crate) fn fd_job<T: Send + 'static>(
 /// Tries `action` now and, while it reports `EAGAIN`, again after each
 /// readiness edge in direction `dir` (Lwt's `wrap_syscall` for non-blocking
 /// fds). `EINTR` retries at once.
+///
+/// On a registered fd whose direction is known not to be ready (an earlier
+/// call saw `EAGAIN` or drained it, and no event came since: see
+/// [`Readiness`]), the call waits for the next edge without trying the
+/// syscall first.
 pub(crate) fn retry_io<T: 'static>(
     fd: FileDescr,
     dir: Dir,
     mut action: impl FnMut(RawFd) -> io::Result<T> + 'static,
 ) -> Promise<T> {
+    retry_io_short(fd, dir, move |raw| action(raw).map(|v| (v, false)))
+}
+
+/// [`retry_io`] for an action that also tells whether it was a *short
+/// read* (more than 0 bytes, fewer than asked for), which on some fds shows
+/// they are drained.
+pub(crate) fn retry_io_short<T: 'static>(
+    fd: FileDescr,
+    dir: Dir,
+    mut action: impl FnMut(RawFd) -> io::Result<(T, bool)> + 'static,
+) -> Promise<T> {
     let raw = match fd.check() {
         Ok(r) => r,
         Err(e) => return crate::rejected(e),
     };
-    loop {
-        match action(raw) {
-            Ok(v) => return crate::resolved(v),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => return crate::rejected(Error::io(e)),
+    let known_idle = matches!(fd.0.reg.get(), Reg::Key(_)) && !fd.0.readiness.may_be_ready(dir);
+    if !known_idle {
+        match try_io(&fd, raw, dir, &mut action) {
+            Some(Ok(v)) => return crate::resolved(v),
+            Some(Err(e)) => return crate::rejected(e),
+            None => {}
         }
     }
-    let ready = fd.wait_ready(dir);
-    ready.bind(move |()| retry_io(fd, dir, action))
+    match fd.registration() {
+        Ok(Some((engine, key))) => {
+            let (p, out) = crate::task::<T>();
+            let call = Box::new(RetryCall { fd, dir, action, out });
+            engine.wait_retry(key, dir, call, &p);
+            p
+        }
+        // Never blocks (a regular file): try again.
+        Ok(None) => crate::resolved(()).bind(move |()| retry_io_short(fd, dir, action)),
+        Err(e) => crate::rejected(e),
+    }
+}
+
+/// Runs `action` once (again on `EINTR`): `None` if it would block.
+#[inline]
+fn try_io<T>(
+    fd: &FileDescr,
+    raw: RawFd,
+    dir: Dir,
+    action: &mut impl FnMut(RawFd) -> io::Result<(T, bool)>,
+) -> Option<Result<T, Error>> {
+    loop {
+        match action(raw) {
+            Ok((v, short)) => {
+                if short {
+                    fd.0.readiness.short_read();
+                }
+                return Some(Ok(v));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                fd.0.readiness.clear(dir);
+                return None;
+            }
+            Err(e) => return Some(Err(Error::io(e))),
+        }
+    }
+}
+
+/// A call of [`retry_io_short`] waiting for its fd, registered with the
+/// engine: retried in place at each readiness edge, it resolves `out`.
+struct RetryCall<T: 'static, F> {
+    fd: FileDescr,
+    dir: Dir,
+    action: F,
+    out: crate::Resolver<T>,
+}
+
+impl<T: 'static, F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static> Retry for RetryCall<T, F> {
+    fn retry(mut self: Box<Self>) -> Option<Box<dyn Retry>> {
+        // Canceled after the edge was collected: the call must not run
+        // (it would consume data nobody receives).
+        if !self.out.is_pending() {
+            return None;
+        }
+        let r = match self.fd.check() {
+            Ok(raw) => {
+                let RetryCall { fd, dir, action, .. } = &mut *self;
+                match try_io(fd, raw, *dir, action) {
+                    Some(r) => r,
+                    None => return Some(self),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        let _ = self.out.try_wakeup_result(r);
+        None
+    }
+
+    fn fail(self: Box<Self>, e: Error) {
+        let _ = self.out.try_wakeup_result(Err(e));
+    }
 }
 
 /// Runs `action` on a worker thread for blocking fds, through the poller
-/// otherwise. `state` (a buffer) goes to whichever runs the call.
-fn io_call<S: Send + 'static, T: Send + 'static>(
+/// otherwise. `state` (a buffer) goes to whichever runs the call. For a
+/// read, `asked` gives the byte count requested, so that a short read can
+/// be noticed (see [`retry_io_short`]).
+///
+/// `action` gets the fd, whether it is known to be a stream socket (so that
+/// it may use `recv` / `send`), and the state.
+fn io_call<S: Send + 'static, R: Send + 'static>(
     fd: &FileDescr,
     dir: Dir,
     state: S,
-    action: fn(RawFd, &mut S) -> io::Result<T>,
-) -> Promise<(S, T)> {
+    asked: fn(&S) -> Option<usize>,
+    action: fn(RawFd, bool, &mut S) -> io::Result<usize>,
+    finish: fn(S, usize) -> R,
+) -> Promise<R> {
     if fd.is_blocking() {
         let mut state = state;
         fd_job(fd, move |raw| {
-            let v = action(raw, &mut state)?;
-            Ok((state, v))
+            let v = action(raw, false, &mut state)?;
+            Ok(finish(state, v))
         })
     } else {
         let mut slot = Some(state);
-        retry_io(fd.clone(), dir, move |raw| {
+        let sock = fd.is_stream_socket();
+        retry_io_short(fd.clone(), dir, move |raw| {
             let s = slot
                 .as_mut()
                 .ok_or_else(|| io::Error::other("buffer already returned"))?;
-            let v = action(raw, s)?;
+            let n = action(raw, sock, s)?;
+            let short = asked(s).is_some_and(|len| n > 0 && n < len);
             let s = slot.take().ok_or_else(|| io::Error::other("buffer already returned"))?;
-            Ok((s, v))
+            Ok((finish(s, n), short))
         })
     }
+}
+
+/// For [`io_call`]: the buffer and the count, from a state made of the
+/// buffer and its range (the result is built in the call itself rather
+/// than by a `map` on its promise: one promise step less per call).
+fn buf_and_count<B, X, Y>((b, _, _): (B, X, Y), n: usize) -> (B, usize) {
+    (b, n)
+}
+
+/// [`buf_and_count`] for a state that also has a file offset.
+fn buf_and_count_at<B, X, Y, Z>((b, _, _, _): (B, X, Y, Z), n: usize) -> (B, usize) {
+    (b, n)
+}
+
+/// For [`io_call`]: the state and the count as they are.
+fn state_and_count<S>(s: S, n: usize) -> (S, usize) {
+    (s, n)
+}
+
+/// For [`io_call`]: no short-read detection.
+fn not_a_read<S>(_: &S) -> Option<usize> {
+    None
 }
 
 /// Checks `ofs..ofs + len` against a buffer of `size` bytes.
@@ -422,10 +564,14 @@ pub fn read<B: AsMut<[u8]> + Send + 'static>(
     if let Err(e) = check_range("read", buf.as_mut().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Read, (buf, ofs, len), |raw, (b, o, l)| {
-        sys::read(raw, &mut b.as_mut()[*o..*o + *l])
-    })
-    .map(|((b, _, _), n)| (b, n))
+    io_call(
+        fd,
+        Dir::Read,
+        (buf, ofs, len),
+        |(_, _, l)| Some(*l),
+        |raw, sock, (b, o, l)| sys::read_or_recv(raw, &mut b.as_mut()[*o..*o + *l], sock),
+        buf_and_count,
+    )
 }
 
 /// Writes up to `len` bytes of `buf[ofs..]` (Lwt's `write`). Resolves to the
@@ -442,10 +588,14 @@ pub fn write<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, buf: B, ofs: usize
     if let Err(e) = check_range("write", buf.as_ref().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Write, (buf, ofs, len), |raw, (b, o, l)| {
-        sys::write(raw, &b.as_ref()[*o..*o + *l])
-    })
-    .map(|((b, _, _), n)| (b, n))
+    io_call(
+        fd,
+        Dir::Write,
+        (buf, ofs, len),
+        not_a_read,
+        |raw, sock, (b, o, l)| sys::write_or_send(raw, &b.as_ref()[*o..*o + *l], sock),
+        buf_and_count,
+    )
 }
 
 /// Reads at `file_offset` without moving the file position (Lwt's `pread`).
@@ -459,10 +609,14 @@ pub fn pread<B: AsMut<[u8]> + Send + 'static>(
     if let Err(e) = check_range("pread", buf.as_mut().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Read, (buf, ofs, len, file_offset), |raw, (b, o, l, fo)| {
-        sys::pread(raw, &mut b.as_mut()[*o..*o + *l], *fo)
-    })
-    .map(|((b, _, _, _), n)| (b, n))
+    io_call(
+        fd,
+        Dir::Read,
+        (buf, ofs, len, file_offset),
+        not_a_read,
+        |raw, _, (b, o, l, fo)| sys::pread(raw, &mut b.as_mut()[*o..*o + *l], *fo),
+        buf_and_count_at,
+    )
 }
 
 /// Writes at `file_offset` without moving the file position (Lwt's `pwrite`).
@@ -488,10 +642,14 @@ pub fn pwrite<B: AsRef<[u8]> + Send + 'static>(
     if let Err(e) = check_range("pwrite", buf.as_ref().len(), ofs, len) {
         return crate::rejected(e);
     }
-    io_call(fd, Dir::Write, (buf, ofs, len, file_offset), |raw, (b, o, l, fo)| {
-        sys::pwrite(raw, &b.as_ref()[*o..*o + *l], *fo)
-    })
-    .map(|((b, _, _, _), n)| (b, n))
+    io_call(
+        fd,
+        Dir::Write,
+        (buf, ofs, len, file_offset),
+        not_a_read,
+        |raw, _, (b, o, l, fo)| sys::pwrite(raw, &b.as_ref()[*o..*o + *l], *fo),
+        buf_and_count_at,
+    )
 }
 
 /// Reads into several buffers with one `readv(2)` (Lwt's `readv`); fills
@@ -505,20 +663,34 @@ pub fn pwrite<B: AsRef<[u8]> + Send + 'static>(
 /// assert_eq!((n, &bufs[0][..], &bufs[1][..4]), (6, &b"ab"[..], &b"cdef"[..]));
 /// ```
 pub fn readv(fd: &FileDescr, bufs: Vec<Vec<u8>>) -> Promise<(Vec<Vec<u8>>, usize)> {
-    io_call(fd, Dir::Read, bufs, |raw, bufs| {
-        let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
-        sys::readv(raw, &mut slices)
-    })
+    io_call(
+        fd,
+        Dir::Read,
+        bufs,
+        not_a_read,
+        |raw, _, bufs| {
+            let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| b.as_mut_slice()).collect();
+            sys::readv(raw, &mut slices)
+        },
+        state_and_count,
+    )
 }
 
 /// Writes several buffers with one `writev(2)` (Lwt's `writev`); resolves to
 /// the buffers and the total byte count written. At most [`IOV_MAX`]
 /// buffers are used per call.
 pub fn writev<B: AsRef<[u8]> + Send + 'static>(fd: &FileDescr, bufs: Vec<B>) -> Promise<(Vec<B>, usize)> {
-    io_call(fd, Dir::Write, bufs, |raw, bufs| {
-        let slices: Vec<&[u8]> = bufs.iter().map(|b| b.as_ref()).collect();
-        sys::writev(raw, &slices)
-    })
+    io_call(
+        fd,
+        Dir::Write,
+        bufs,
+        not_a_read,
+        |raw, _, bufs| {
+            let slices: Vec<&[u8]> = bufs.iter().map(|b| b.as_ref()).collect();
+            sys::writev(raw, &slices)
+        },
+        state_and_count,
+    )
 }
 
 /// The most buffers one [`readv`] or [`writev`] call uses (Lwt's

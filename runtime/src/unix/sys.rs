@@ -90,6 +90,31 @@ pub(crate) fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     Ok(n as usize)
 }
 
+/// `read(2)`, or `recv(2)` without flags (the same on a stream socket, on
+/// a shorter kernel path) when `stream_socket`.
+#[inline]
+pub(crate) fn read_or_recv(fd: RawFd, buf: &mut [u8], stream_socket: bool) -> io::Result<usize> {
+    if !stream_socket {
+        return read(fd, buf);
+    }
+    // SAFETY: the pointer and length describe `buf`, which is writable and
+    // outlives the call.
+    let n = cvt(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) })?;
+    Ok(n as usize)
+}
+
+/// `write(2)`, or `send(2)` without flags (the same on a stream socket,
+/// `SIGPIPE` included) when `stream_socket`.
+#[inline]
+pub(crate) fn write_or_send(fd: RawFd, buf: &[u8], stream_socket: bool) -> io::Result<usize> {
+    if !stream_socket {
+        return write(fd, buf);
+    }
+    // SAFETY: the pointer and length describe `buf`, readable for the call.
+    let n = cvt(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), 0) })?;
+    Ok(n as usize)
+}
+
 /// `pread(2)` at `offset`.
 pub(crate) fn pread(fd: RawFd, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     let off = offset_arg(offset)?;
