@@ -177,7 +177,7 @@ impl<T: 'static> Sender<T> {
         }
         if !self.node.h.stopped.get() {
             let n = self.node.clone();
-            graph::run_step(move || n.emit(v));
+            graph::run_step_from(&*self.node, move || n.emit(v));
         }
         Ok(())
     }
@@ -237,7 +237,8 @@ impl<T: 'static> WeakSender<T> {
         graph::after_step(move || {
             if let Some(n) = w.upgrade() {
                 if !n.h.stopped.get() {
-                    graph::run_step(move || n.emit(v));
+                    let src = n.clone();
+                    graph::run_step_from(&*src, move || n.emit(v));
                 }
             }
         });
