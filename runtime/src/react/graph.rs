@@ -131,20 +131,28 @@ impl Header {
 
     /// Schedules every live dependent in the running step, sweeping the
     /// dead ones on the way.
+    #[inline]
     pub(crate) fn schedule_deps(&self) {
+        let planned = ENGINE.with(|en| {
+            if let Some(c) = self.changed.get() {
+                c.set(en.current.get());
+            }
+            en.planned.get() == en.gen.get()
+        });
+        // When a plan runs the step (see `Plan`), it finds this node's
+        // dependents by the change just recorded.
+        if !planned {
+            self.queue_deps();
+        }
+    }
+
+    /// Queues every live dependent in the running step.
+    fn queue_deps(&self) {
         // This runs for every update of every node: a plain loop, and the
         // list is compacted only when a freed or stopped dependent shows up.
         let mut dead = false;
         ENGINE.with(|en| {
             let cur = en.current.get();
-            if let Some(c) = self.changed.get() {
-                c.set(cur);
-            }
-            if en.planned.get() == en.gen.get() {
-                // A plan runs the step (see `Plan`): it finds this node's
-                // dependents by the change just recorded.
-                return;
-            }
             let deps = self.deps.borrow();
             let mut queue = en.queue.borrow_mut();
             for w in deps.iter() {
@@ -222,6 +230,9 @@ pub(crate) trait Node: 'static {
     fn header(&self) -> &Header;
     /// Recomputes the node in the running step.
     fn run(self: Rc<Self>);
+    /// Recomputes the node in the step `cur` unless it already ran in it or
+    /// is stopped (for plans: one dynamic call per node instead of two).
+    fn run_in(self: Rc<Self>, cur: u64);
     /// Forgets the occurrence of the step that is ending (events only).
     fn clear(&self) {}
     /// Whether the node has an occurrence in the running step (events only).
@@ -462,12 +473,17 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
         en.current.set(id);
         let reset = Reset;
         let plan = src.and_then(|s| take_plan(en, s));
+        let mut followed = false;
         match plan {
             None => contain(init),
             Some(mut p) => {
                 en.planned.set(p.gen);
                 contain(init);
                 let ran = run_plan(en, &p, id);
+                // A step that followed its plan to the end queued nothing
+                // (queueing ends the plan's run), not even delayed nodes
+                // (plans do not reach them).
+                followed = ran.is_some();
                 en.planned.set(0);
                 let len = p.order.as_ref().map_or(0, Vec::len);
                 if ran.is_some_and(|ran| len > 4 * ran + 16) {
@@ -483,6 +499,9 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
         }
         let mut chained = 0u32;
         loop {
+            if followed {
+                break;
+            }
             drain_queue(en);
             // The delayed events of the previous step have had their step.
             clear_occurrences(&en.to_clear_delayed);
@@ -708,16 +727,13 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
                 next.set(next.get() + 1);
                 if due(p) {
                     if let Some(n) = p.node.upgrade() {
-                        let h = n.header();
-                        if h.stamp.get() != cur && !h.stopped.get() {
-                            h.stamp.set(cur);
-                            ran.set(ran.get() + 1);
-                            n.run();
-                        }
+                        ran.set(ran.get() + 1);
+                        n.run_in(cur);
                     }
                 }
             }
-            true
+            // The last node may have changed the graph too.
+            en.planned.get() == en.gen.get()
         }));
         match r {
             Ok(done) => break done,
@@ -872,6 +888,7 @@ impl<N: 'static> Updater<N> {
     }
 
     /// Runs the function on `node`; drops it after if the node stopped.
+    #[inline]
     pub(crate) fn run(&self, node: &Rc<N>, stopped: &Cell<bool>) {
         let mut slot = self.0.borrow_mut();
         let Some(f) = slot.as_mut() else { return };

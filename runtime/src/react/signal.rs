@@ -94,6 +94,13 @@ impl<T: 'static> Node for SNode<T> {
     fn run(self: Rc<Self>) {
         self.upd.run(&self, &self.h.stopped);
     }
+
+    fn run_in(self: Rc<Self>, cur: u64) {
+        if self.h.stamp.get() != cur && !self.h.stopped.get() {
+            self.h.stamp.set(cur);
+            self.upd.run(&self, &self.h.stopped);
+        }
+    }
 }
 
 pub(crate) enum SRepr<T: 'static> {
