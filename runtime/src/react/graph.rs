@@ -591,15 +591,19 @@ pub(crate) struct Plan {
     seen: u64,
     /// The nodes in update order; `None` when not worth it in `gen`.
     order: Option<Vec<Planned>>,
-    /// The producers' `changed` cells, `Planned::producers` indexes here.
+    /// The producers' `changed` cells but the first, `Planned::more`
+    /// indexes here.
     cells: Vec<Rc<Cell<u64>>>,
 }
 
 /// One node of a plan.
 struct Planned {
     node: Weak<dyn Node>,
-    /// Its producers' cells: `cells[producers.0..producers.1]`.
-    producers: (u32, u32),
+    /// Its first producer's cell (every planned node has one: the node it
+    /// was reached from), checked without indexing.
+    first: Rc<Cell<u64>>,
+    /// Its other producers' cells: `cells[more.0..more.1]`.
+    more: (u32, u32),
 }
 
 /// The plan for a step started by `src`, if there is one worth following.
@@ -692,11 +696,18 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
     }
     let mut planned = Vec::with_capacity(order.len());
     for (n, ps) in order.iter().zip(producers) {
+        let mut ps = ps.into_iter();
+        let Some(first) = ps.next() else {
+            // Cannot happen (a node is planned because it was reached),
+            // but a plan must never skip a node: no plan then.
+            return;
+        };
         let from = plan.cells.len() as u32;
         plan.cells.extend(ps);
         planned.push(Planned {
             node: Rc::downgrade(n),
-            producers: (from, plan.cells.len() as u32),
+            first,
+            more: (from, plan.cells.len() as u32),
         });
     }
     plan.order = Some(planned);
@@ -710,9 +721,10 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
     let order = plan.order.as_deref()?;
     let cells = &plan.cells[..];
     let due = |p: &Planned| {
-        cells[p.producers.0 as usize..p.producers.1 as usize]
-            .iter()
-            .any(|c| c.get() == cur)
+        p.first.get() == cur
+            || cells[p.more.0 as usize..p.more.1 as usize]
+                .iter()
+                .any(|c| c.get() == cur)
     };
     let next = Cell::new(0usize);
     let ran = Cell::new(0usize);
@@ -888,20 +900,24 @@ impl<N: 'static> Updater<N> {
     }
 
     /// Runs the function on `node`; drops it after if the node stopped.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn run(&self, node: &Rc<N>, stopped: &Cell<bool>) {
         let mut slot = self.0.borrow_mut();
         let Some(f) = slot.as_mut() else { return };
         // If `f` panics, unwinding releases the borrow and leaves `f` in
         // place: the step goes on (see `drain_queue`), the node stays usable.
         f(node);
+        drop(slot);
         if stopped.get() {
-            let f = slot.take();
-            drop(slot);
-            if let Some(f) = f {
-                dispose(Box::new(f));
-            }
+            // The node stopped itself: drop the function now that it
+            // returned.
+            self.release_cold();
         }
+    }
+
+    #[cold]
+    fn release_cold(&self) {
+        self.release();
     }
 }
 
