@@ -15,6 +15,11 @@
 //! the step), and it runs only after every producer that could still change
 //! in the step, so nobody ever sees half an update (no glitches).
 //!
+//! A step started by one primitive whose graph has not changed since its
+//! previous step skips the queue: it follows the primitive's cached
+//! [`Plan`] (the same order, worked out once), and falls back to the queue
+//! as soon as the graph changes under it.
+//!
 //! At the end of a step the occurrences of events are cleared. If delayed
 //! nodes were reached, they move their source's value into a new step that
 //! runs right after (that is how `fix` refers to "the value an instant
