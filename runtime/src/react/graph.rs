@@ -138,12 +138,10 @@ impl Header {
     /// dead ones on the way.
     #[inline]
     pub(crate) fn schedule_deps(&self) {
-        let planned = ENGINE.with(|en| {
-            if let Some(c) = self.changed.get() {
-                c.set(en.current.get());
-            }
-            en.planned.get() == en.gen.get()
-        });
+        if let Some(c) = self.changed.get() {
+            c.set(cur_step());
+        }
+        let planned = following_plan();
         // When a plan runs the step (see `Plan`), it finds this node's
         // dependents by the change just recorded.
         if !planned {
@@ -157,7 +155,7 @@ impl Header {
         // list is compacted only when a freed or stopped dependent shows up.
         let mut dead = false;
         ENGINE.with(|en| {
-            let cur = en.current.get();
+            let cur = cur_step();
             let deps = self.deps.borrow();
             let mut queue = en.queue.borrow_mut();
             for w in deps.iter() {
@@ -290,16 +288,59 @@ pub(crate) fn raise_rank(n: &Rc<dyn Node>, r: u32) -> bool {
     true
 }
 
-struct Engine {
+/// The engine's counters read at every node update, in a thread-local of
+/// their own: it has no destructor, so reading it is a plain thread-local
+/// load, where the engine's thread-local checks its initialisation state at
+/// every access.
+struct Hot {
     /// The id of the running step; 0 outside steps.
     current: Cell<u64>,
-    ids: Cell<u64>,
     /// The graph's generation: bumped whenever an edge is added or a rank
     /// changes, that is whenever a cached [`Plan`] may become wrong.
     gen: Cell<u64>,
     /// The generation of the plan that runs the current step, or 0: while
-    /// it equals `gen`, `schedule_deps` only marks dependents.
+    /// it equals `gen`, `schedule_deps` only records changes.
     planned: Cell<u64>,
+}
+
+thread_local! {
+    static HOT: Hot = const {
+        Hot {
+            current: Cell::new(0),
+            gen: Cell::new(1),
+            planned: Cell::new(0),
+        }
+    };
+}
+
+#[inline(always)]
+fn cur_step() -> u64 {
+    HOT.with(|h| h.current.get())
+}
+
+#[inline(always)]
+fn set_cur_step(id: u64) {
+    HOT.with(|h| h.current.set(id));
+}
+
+#[inline(always)]
+fn graph_gen() -> u64 {
+    HOT.with(|h| h.gen.get())
+}
+
+#[inline(always)]
+fn set_planned(gen: u64) {
+    HOT.with(|h| h.planned.set(gen));
+}
+
+/// Whether a plan runs the step: its generation is the graph's.
+#[inline(always)]
+fn following_plan() -> bool {
+    HOT.with(|h| h.planned.get() == h.gen.get())
+}
+
+struct Engine {
+    ids: Cell<u64>,
     queue: RefCell<Queue>,
     /// Events that occurred in the running step.
     to_clear: RefCell<Vec<Rc<dyn Node>>>,
@@ -318,10 +359,7 @@ struct Engine {
 thread_local! {
     static ENGINE: Engine = const {
         Engine {
-            current: Cell::new(0),
             ids: Cell::new(0),
-            gen: Cell::new(1),
-            planned: Cell::new(0),
             queue: RefCell::new(Queue::new()),
             to_clear: RefCell::new(Vec::new()),
             to_clear_delayed: RefCell::new(Vec::new()),
@@ -346,32 +384,32 @@ impl Engine {
     #[inline]
     fn schedule(&self, n: Rc<dyn Node>) {
         let h = n.header();
-        let cur = self.current.get();
+        let cur = cur_step();
         if h.stamp.get() == cur {
             return;
         }
         h.stamp.set(cur);
         // Anything queued ends the plan's run of the step: the queue takes
         // over (see `run_plan`).
-        self.planned.set(0);
+        set_planned(0);
         self.queue.borrow_mut().push(n);
     }
 }
 
 fn bump_gen() {
-    let _ = ENGINE.try_with(|en| en.gen.set(en.gen.get() + 1));
+    let _ = HOT.try_with(|h| h.gen.set(h.gen.get() + 1));
 }
 
 /// Whether an update step is running on this thread.
 #[inline]
 pub(crate) fn in_step() -> bool {
-    ENGINE.with(|en| en.current.get() != 0)
+    cur_step() != 0
 }
 
 /// The id of the running step (0 outside steps).
 #[inline]
 pub(crate) fn step_id() -> u64 {
-    ENGINE.with(|en| en.current.get())
+    cur_step()
 }
 
 /// A fresh id for an explicit step.
@@ -458,7 +496,7 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
     impl Drop for Reset {
         fn drop(&mut self) {
             let leftovers = ENGINE.try_with(|en| {
-                en.current.set(0);
+                set_cur_step(0);
                 let heap = en.queue.borrow_mut().drain_all();
                 let a = std::mem::take(&mut *en.to_clear.borrow_mut());
                 let b = std::mem::take(&mut *en.to_clear_delayed.borrow_mut());
@@ -475,21 +513,21 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
 
     let failed = ENGINE.with(|en| {
         let id = en.fresh_id();
-        en.current.set(id);
+        set_cur_step(id);
         let reset = Reset;
-        let plan = src.and_then(|s| take_plan(en, s));
+        let plan = src.and_then(take_plan);
         let mut followed = false;
         match plan {
             None => contain(init),
             Some(mut p) => {
-                en.planned.set(p.gen);
+                set_planned(p.gen);
                 contain(init);
                 let ran = run_plan(en, &p, id);
                 // A step that followed its plan to the end queued nothing
                 // (queueing ends the plan's run), not even delayed nodes
                 // (plans do not reach them).
                 followed = ran.is_some();
-                en.planned.set(0);
+                set_planned(0);
                 let len = p.order.as_ref().map_or(0, Vec::len);
                 if ran.is_some_and(|ran| len > 4 * ran + 16) {
                     // Few of many nodes change: walking the plan costs more
@@ -528,7 +566,7 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
             // just ended (its occurrences are still there) and schedule
             // their dependents in the new one.
             let id = en.fresh_id();
-            en.current.set(id);
+            set_cur_step(id);
             let old = std::mem::take(&mut *en.to_clear.borrow_mut());
             for d in delayed {
                 contain(|| d.run());
@@ -539,7 +577,7 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
         }
         clear_occurrences(&en.to_clear);
         std::mem::forget(reset);
-        en.current.set(0);
+        set_cur_step(0);
         !en.failures.borrow().is_empty()
     });
     if failed {
@@ -612,8 +650,8 @@ struct Planned {
 }
 
 /// The plan for a step started by `src`, if there is one worth following.
-fn take_plan(en: &Engine, src: &dyn Node) -> Option<Box<Plan>> {
-    let gen = en.gen.get();
+fn take_plan(src: &dyn Node) -> Option<Box<Plan>> {
+    let gen = graph_gen();
     let h = src.header();
     let mut p = match h.plan.take() {
         Some(p) => p,
@@ -738,7 +776,7 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
         // panicking node has already put its update function back.
         let r = catch_unwind(AssertUnwindSafe(|| {
             while let Some(p) = order.get(next.get()) {
-                if en.planned.get() != en.gen.get() {
+                if !following_plan() {
                     return false;
                 }
                 next.set(next.get() + 1);
@@ -750,7 +788,7 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
                 }
             }
             // The last node may have changed the graph too.
-            en.planned.get() == en.gen.get()
+            following_plan()
         }));
         match r {
             Ok(done) => break done,
@@ -759,7 +797,7 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
     };
     if !finished {
         // The queue takes over: queue what is due and not run yet.
-        en.planned.set(0);
+        set_planned(0);
         for p in &order[next.get()..] {
             if due(p) {
                 if let Some(n) = p.node.upgrade() {
@@ -835,7 +873,7 @@ fn clear_occurrences_slow(which: &RefCell<Vec<Rc<dyn Node>>>) {
 /// order they were queued.
 pub(crate) fn after_step(job: impl FnOnce() + 'static) {
     let now = ENGINE.with(|en| {
-        if en.current.get() != 0 || en.draining.get() {
+        if cur_step() != 0 || en.draining.get() {
             en.after.borrow_mut().push_back(Box::new(job));
             None
         } else {
