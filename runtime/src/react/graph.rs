@@ -650,10 +650,22 @@ struct Planned {
 }
 
 /// The plan for a step started by `src`, if there is one worth following.
+#[inline]
 fn take_plan(src: &dyn Node) -> Option<Box<Plan>> {
     let gen = graph_gen();
     let h = src.header();
-    let mut p = match h.plan.take() {
+    let p = h.plan.take();
+    match p {
+        // The usual case: the plan made for this generation.
+        Some(p) if p.gen == gen && p.order.is_some() => Some(p),
+        p => take_plan_slow(src, gen, p),
+    }
+}
+
+#[cold]
+fn take_plan_slow(src: &dyn Node, gen: u64, p: Option<Box<Plan>>) -> Option<Box<Plan>> {
+    let h = src.header();
+    let mut p = match p {
         Some(p) => p,
         None => Box::new(Plan {
             gen: 0,
