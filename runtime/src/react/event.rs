@@ -70,6 +70,13 @@ impl<T: 'static> Node for ENode<T> {
         self.upd.run(&self, &self.h.stopped);
     }
 
+    fn run_in(self: Rc<Self>, cur: u64) {
+        if self.h.stamp.get() != cur && !self.h.stopped.get() {
+            self.h.stamp.set(cur);
+            self.upd.run(&self, &self.h.stopped);
+        }
+    }
+
     fn clear(&self) {
         let v = self.occ.borrow_mut().take();
         drop(v);
@@ -177,7 +184,7 @@ impl<T: 'static> Sender<T> {
         }
         if !self.node.h.stopped.get() {
             let n = self.node.clone();
-            graph::run_step(move || n.emit(v));
+            graph::run_step_from(&*self.node, move || n.emit(v));
         }
         Ok(())
     }
@@ -237,7 +244,8 @@ impl<T: 'static> WeakSender<T> {
         graph::after_step(move || {
             if let Some(n) = w.upgrade() {
                 if !n.h.stopped.get() {
-                    graph::run_step(move || n.emit(v));
+                    let src = n.clone();
+                    graph::run_step_from(&*src, move || n.emit(v));
                 }
             }
         });

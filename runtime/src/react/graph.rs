@@ -15,6 +15,11 @@
 //! the step), and it runs only after every producer that could still change
 //! in the step, so nobody ever sees half an update (no glitches).
 //!
+//! A step started by one primitive whose graph has not changed since its
+//! previous step skips the queue: it follows the primitive's cached
+//! [`Plan`] (the same order, worked out once), and falls back to the queue
+//! as soon as the graph changes under it.
+//!
 //! At the end of a step the occurrences of events are cleared. If delayed
 //! nodes were reached, they move their source's value into a new step that
 //! runs right after (that is how `fix` refers to "the value an instant
@@ -25,7 +30,7 @@
 //! queued with [`after_step`] and runs once the step is over.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::{Rc, Weak};
@@ -79,6 +84,13 @@ pub(crate) struct Header {
     /// What the runtime ties to this node's lifetime (the helper nodes of
     /// the promise bridges), apart from the user's slot.
     anchors: RefCell<Vec<Box<dyn Any>>>,
+    /// For primitives: the cached update order of the steps they start
+    /// (see [`Plan`]); taken out while such a step runs.
+    plan: Cell<Option<Box<Plan>>>,
+    /// The id of the last step in which this node changed (scheduled its
+    /// dependents), shared with the plans that list the node as a
+    /// producer; made by the first such plan.
+    changed: OnceCell<Rc<Cell<u64>>>,
 }
 
 impl Header {
@@ -94,11 +106,15 @@ impl Header {
             deps: RefCell::new(Vec::new()),
             retained: RefCell::new(None),
             anchors: RefCell::new(Vec::new()),
+            plan: Cell::new(None),
+            changed: OnceCell::new(),
         }
     }
 
     /// Registers `dep` as a dependent of this node.
     pub(crate) fn push_dep(&self, dep: Weak<dyn Node>) {
+        // A new edge: every cached update order may now miss a node.
+        bump_gen();
         let mut deps = self.deps.borrow_mut();
         if deps.len() == deps.capacity() && deps.len() >= 4 {
             // About to grow: first forget the dependents that were freed or
@@ -120,16 +136,27 @@ impl Header {
 
     /// Schedules every live dependent in the running step, sweeping the
     /// dead ones on the way.
+    #[inline]
     pub(crate) fn schedule_deps(&self) {
-        let deps = self.deps.borrow();
-        if deps.is_empty() {
-            return;
+        if let Some(c) = self.changed.get() {
+            c.set(cur_step());
         }
+        let planned = following_plan();
+        // When a plan runs the step (see `Plan`), it finds this node's
+        // dependents by the change just recorded.
+        if !planned {
+            self.queue_deps();
+        }
+    }
+
+    /// Queues every live dependent in the running step.
+    fn queue_deps(&self) {
         // This runs for every update of every node: a plain loop, and the
         // list is compacted only when a freed or stopped dependent shows up.
         let mut dead = false;
         ENGINE.with(|en| {
-            let cur = en.current.get();
+            let cur = cur_step();
+            let deps = self.deps.borrow();
             let mut queue = en.queue.borrow_mut();
             for w in deps.iter() {
                 let Some(n) = w.upgrade() else {
@@ -146,7 +173,6 @@ impl Header {
                 }
             }
         });
-        drop(deps);
         if dead {
             self.deps.borrow_mut().retain(is_live);
         }
@@ -207,6 +233,9 @@ pub(crate) trait Node: 'static {
     fn header(&self) -> &Header;
     /// Recomputes the node in the running step.
     fn run(self: Rc<Self>);
+    /// Recomputes the node in the step `cur` unless it already ran in it or
+    /// is stopped (for plans: one dynamic call per node instead of two).
+    fn run_in(self: Rc<Self>, cur: u64);
     /// Forgets the occurrence of the step that is ending (events only).
     fn clear(&self) {}
     /// Whether the node has an occurrence in the running step (events only).
@@ -238,6 +267,8 @@ pub(crate) fn raise_rank(n: &Rc<dyn Node>, r: u32) -> bool {
         return false;
     }
     n.header().rank.set(r);
+    // Ranks change: every cached update order may be out of order now.
+    bump_gen();
     let mut todo = vec![n.clone()];
     while let Some(m) = todo.pop() {
         let mr = m.header().rank.get();
@@ -257,9 +288,58 @@ pub(crate) fn raise_rank(n: &Rc<dyn Node>, r: u32) -> bool {
     true
 }
 
-struct Engine {
+/// The engine's counters read at every node update, in a thread-local of
+/// their own: it has no destructor, so reading it is a plain thread-local
+/// load, where the engine's thread-local checks its initialisation state at
+/// every access.
+struct Hot {
     /// The id of the running step; 0 outside steps.
     current: Cell<u64>,
+    /// The graph's generation: bumped whenever an edge is added or a rank
+    /// changes, that is whenever a cached [`Plan`] may become wrong.
+    gen: Cell<u64>,
+    /// The generation of the plan that runs the current step, or 0: while
+    /// it equals `gen`, `schedule_deps` only records changes.
+    planned: Cell<u64>,
+}
+
+thread_local! {
+    static HOT: Hot = const {
+        Hot {
+            current: Cell::new(0),
+            gen: Cell::new(1),
+            planned: Cell::new(0),
+        }
+    };
+}
+
+#[inline(always)]
+fn cur_step() -> u64 {
+    HOT.with(|h| h.current.get())
+}
+
+#[inline(always)]
+fn set_cur_step(id: u64) {
+    HOT.with(|h| h.current.set(id));
+}
+
+#[inline(always)]
+fn graph_gen() -> u64 {
+    HOT.with(|h| h.gen.get())
+}
+
+#[inline(always)]
+fn set_planned(gen: u64) {
+    HOT.with(|h| h.planned.set(gen));
+}
+
+/// Whether a plan runs the step: its generation is the graph's.
+#[inline(always)]
+fn following_plan() -> bool {
+    HOT.with(|h| h.planned.get() == h.gen.get())
+}
+
+struct Engine {
     ids: Cell<u64>,
     queue: RefCell<Queue>,
     /// Events that occurred in the running step.
@@ -279,7 +359,6 @@ struct Engine {
 thread_local! {
     static ENGINE: Engine = const {
         Engine {
-            current: Cell::new(0),
             ids: Cell::new(0),
             queue: RefCell::new(Queue::new()),
             to_clear: RefCell::new(Vec::new()),
@@ -305,25 +384,32 @@ impl Engine {
     #[inline]
     fn schedule(&self, n: Rc<dyn Node>) {
         let h = n.header();
-        let cur = self.current.get();
+        let cur = cur_step();
         if h.stamp.get() == cur {
             return;
         }
         h.stamp.set(cur);
+        // Anything queued ends the plan's run of the step: the queue takes
+        // over (see `run_plan`).
+        set_planned(0);
         self.queue.borrow_mut().push(n);
     }
+}
+
+fn bump_gen() {
+    let _ = HOT.try_with(|h| h.gen.set(h.gen.get() + 1));
 }
 
 /// Whether an update step is running on this thread.
 #[inline]
 pub(crate) fn in_step() -> bool {
-    ENGINE.with(|en| en.current.get() != 0)
+    cur_step() != 0
 }
 
 /// The id of the running step (0 outside steps).
 #[inline]
 pub(crate) fn step_id() -> u64 {
-    ENGINE.with(|en| en.current.get())
+    cur_step()
 }
 
 /// A fresh id for an explicit step.
@@ -393,13 +479,24 @@ pub(crate) fn report(e: Error) {
 /// occurrences are cleared, then the steps chained by delayed nodes run.
 /// The caller has checked that no step is running.
 pub(crate) fn run_step(init: impl FnOnce()) {
+    run_step_inner(None, init);
+}
+
+/// [`run_step`] for a step whose `init` updates the primitive `src` only:
+/// such a step may follow `src`'s cached update order (see [`Plan`]).
+/// `src` must stay alive until this returns.
+pub(crate) fn run_step_from(src: &dyn Node, init: impl FnOnce()) {
+    run_step_inner(Some(src), init);
+}
+
+fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
     // If the engine itself failed half-way (a bug, since user code is
     // contained), leave it usable rather than stuck "in a step" forever.
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
             let leftovers = ENGINE.try_with(|en| {
-                en.current.set(0);
+                set_cur_step(0);
                 let heap = en.queue.borrow_mut().drain_all();
                 let a = std::mem::take(&mut *en.to_clear.borrow_mut());
                 let b = std::mem::take(&mut *en.to_clear_delayed.borrow_mut());
@@ -416,11 +513,38 @@ pub(crate) fn run_step(init: impl FnOnce()) {
 
     let failed = ENGINE.with(|en| {
         let id = en.fresh_id();
-        en.current.set(id);
+        set_cur_step(id);
         let reset = Reset;
-        contain(init);
+        let plan = src.and_then(take_plan);
+        let mut followed = false;
+        match plan {
+            None => contain(init),
+            Some(mut p) => {
+                set_planned(p.gen);
+                contain(init);
+                let ran = run_plan(en, &p, id);
+                // A step that followed its plan to the end queued nothing
+                // (queueing ends the plan's run), not even delayed nodes
+                // (plans do not reach them).
+                followed = ran.is_some();
+                set_planned(0);
+                let len = p.order.as_ref().map_or(0, Vec::len);
+                if ran.is_some_and(|ran| len > 4 * ran + 16) {
+                    // Few of many nodes change: walking the plan costs more
+                    // than queueing them. Back to the queue until the graph
+                    // changes.
+                    p.order = None;
+                }
+                if let Some(s) = src {
+                    s.header().plan.set(Some(p));
+                }
+            }
+        }
         let mut chained = 0u32;
         loop {
+            if followed {
+                break;
+            }
             drain_queue(en);
             // The delayed events of the previous step have had their step.
             clear_occurrences(&en.to_clear_delayed);
@@ -442,7 +566,7 @@ pub(crate) fn run_step(init: impl FnOnce()) {
             // just ended (its occurrences are still there) and schedule
             // their dependents in the new one.
             let id = en.fresh_id();
-            en.current.set(id);
+            set_cur_step(id);
             let old = std::mem::take(&mut *en.to_clear.borrow_mut());
             for d in delayed {
                 contain(|| d.run());
@@ -453,7 +577,7 @@ pub(crate) fn run_step(init: impl FnOnce()) {
         }
         clear_occurrences(&en.to_clear);
         std::mem::forget(reset);
-        en.current.set(0);
+        set_cur_step(0);
         !en.failures.borrow().is_empty()
     });
     if failed {
@@ -464,6 +588,240 @@ pub(crate) fn run_step(init: impl FnOnce()) {
     if ENGINE.with(|en| !en.after.borrow().is_empty()) {
         drain_after();
     }
+}
+
+/// Plans bigger than this are not made: a step that changes few of many
+/// nodes is cheaper with the queue, which only sees the changed ones.
+const MAX_PLAN: usize = 256;
+
+/// The cached update order of the steps started by one primitive.
+///
+/// Most programs set the same primitive again and again, over a graph that
+/// does not change between the updates. The queue then sorts the same nodes
+/// into the same order at every step: for every change, each dependent is
+/// looked up (a weak reference upgraded, its stamp checked), pushed and
+/// popped, and a node with several changed producers (the join of a
+/// diamond) is found already scheduled many times over. A plan does that
+/// work once: it lists every node the primitive can reach (its transitive
+/// dependents) in the order the queue would run them if they all changed,
+/// lowest rank first, each with the `changed` cells of its producers. A step
+/// that follows the plan does not schedule at all: a node that changes only
+/// records the step id in its `changed` cell (`schedule_deps`), and the
+/// step walks the plan, running each node one of whose producers changed in
+/// this step. So each node still runs at most once, after all its
+/// producers (rank order), and only if one of them changed.
+///
+/// The plan is right while the graph keeps its edges and ranks: the
+/// engine's generation counts the changes that could make it wrong (an
+/// edge added, a rank raised), and a plan is used only in the generation it
+/// was made in. Freed or stopped nodes need no new plan: the plan holds
+/// them weakly and skips them. If the generation moves *during* the step (a
+/// node made or switched in by an update function) or something is queued
+/// by other means, the rest of the step goes back to the queue: the nodes
+/// not run yet that have a changed producer are queued, and everything
+/// from then on is scheduled as without a plan.
+///
+/// A plan is made only for a primitive whose graph did not change since
+/// its previous step (so a graph that changes at every step does not pay
+/// for a new plan each time), not for one that reaches a delayed node
+/// (`fix`; those steps keep the queue), and it is dropped for the
+/// generation if a step leaves most of it unchanged (the queue is cheaper
+/// when few of many nodes change).
+pub(crate) struct Plan {
+    /// The generation the order was made in (0: none).
+    gen: u64,
+    /// The generation seen at the primitive's previous step.
+    seen: u64,
+    /// The nodes in update order; `None` when not worth it in `gen`.
+    order: Option<Vec<Planned>>,
+    /// The producers' `changed` cells but the first, `Planned::more`
+    /// indexes here.
+    cells: Vec<Rc<Cell<u64>>>,
+}
+
+/// One node of a plan.
+struct Planned {
+    node: Weak<dyn Node>,
+    /// Its first producer's cell (every planned node has one: the node it
+    /// was reached from), checked without indexing.
+    first: Rc<Cell<u64>>,
+    /// Its other producers' cells: `cells[more.0..more.1]`.
+    more: (u32, u32),
+}
+
+/// The plan for a step started by `src`, if there is one worth following.
+#[inline]
+fn take_plan(src: &dyn Node) -> Option<Box<Plan>> {
+    let gen = graph_gen();
+    let h = src.header();
+    let p = h.plan.take();
+    match p {
+        // The usual case: the plan made for this generation.
+        Some(p) if p.gen == gen && p.order.is_some() => Some(p),
+        p => take_plan_slow(src, gen, p),
+    }
+}
+
+#[cold]
+fn take_plan_slow(src: &dyn Node, gen: u64, p: Option<Box<Plan>>) -> Option<Box<Plan>> {
+    let h = src.header();
+    let mut p = match p {
+        Some(p) => p,
+        None => Box::new(Plan {
+            gen: 0,
+            seen: 0,
+            order: None,
+            cells: Vec::new(),
+        }),
+    };
+    if p.gen != gen {
+        p.order = None;
+        p.cells.clear();
+        if p.seen == gen {
+            p.gen = gen;
+            build_plan(src, &mut p);
+        } else {
+            p.seen = gen;
+        }
+    }
+    if p.gen == gen && p.order.is_some() {
+        Some(p)
+    } else {
+        h.plan.set(Some(p));
+        None
+    }
+}
+
+/// Fills `plan` with the nodes `src` reaches, in the order the queue would
+/// run them if they all changed; leaves it empty past [`MAX_PLAN`] nodes or
+/// if a delayed node is reached.
+fn build_plan(src: &dyn Node, plan: &mut Plan) {
+    use std::collections::{BTreeMap, HashMap};
+    let mut order: Vec<Rc<dyn Node>> = Vec::new();
+    // Node address → its index in `order`, once queued.
+    let mut index: HashMap<*const (), usize> = HashMap::new();
+    let mut waiting: BTreeMap<u32, VecDeque<Rc<dyn Node>>> = BTreeMap::new();
+    let mut queued = 0usize;
+    let mut reach = |from: &dyn Node, waiting: &mut BTreeMap<u32, VecDeque<Rc<dyn Node>>>| -> bool {
+        for d in from.header().live_deps() {
+            let h = d.header();
+            let rank = h.rank.get();
+            if rank == DELAYED {
+                return false;
+            }
+            if h.stopped.get() {
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(v) = index.entry(addr(&d)) {
+                v.insert(usize::MAX);
+                queued += 1;
+                if queued > MAX_PLAN {
+                    return false;
+                }
+                waiting.entry(rank).or_default().push_back(d);
+            }
+        }
+        true
+    };
+    if !reach(src, &mut waiting) {
+        return;
+    }
+    while let Some(mut first) = waiting.first_entry() {
+        let Some(n) = first.get_mut().pop_front() else {
+            first.remove();
+            continue;
+        };
+        if !reach(&*n, &mut waiting) {
+            return;
+        }
+        order.push(n);
+    }
+    for (i, n) in order.iter().enumerate() {
+        index.insert(addr(n), i);
+    }
+    // Each node's producers among `src` and `order`.
+    let mut producers: Vec<Vec<Rc<Cell<u64>>>> = vec![Vec::new(); order.len()];
+    for from in std::iter::once(src).chain(order.iter().map(|n| &**n)) {
+        let cell = from.header().changed.get_or_init(|| Rc::new(Cell::new(0)));
+        for d in from.header().live_deps() {
+            if let Some(&i) = index.get(&addr(&d)) {
+                producers[i].push(cell.clone());
+            }
+        }
+    }
+    let mut planned = Vec::with_capacity(order.len());
+    for (n, ps) in order.iter().zip(producers) {
+        let mut ps = ps.into_iter();
+        let Some(first) = ps.next() else {
+            // Cannot happen (a node is planned because it was reached),
+            // but a plan must never skip a node: no plan then.
+            return;
+        };
+        let from = plan.cells.len() as u32;
+        plan.cells.extend(ps);
+        planned.push(Planned {
+            node: Rc::downgrade(n),
+            first,
+            more: (from, plan.cells.len() as u32),
+        });
+    }
+    plan.order = Some(planned);
+}
+
+/// Runs the nodes of the step `cur` that have a changed producer, in the
+/// plan's order (see [`Plan`]); hands the rest of the step to the queue if
+/// the graph changes on the way. Returns how many nodes ran if the whole
+/// step followed the plan.
+fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
+    let order = plan.order.as_deref()?;
+    let cells = &plan.cells[..];
+    let due = |p: &Planned| {
+        p.first.get() == cur
+            || cells[p.more.0 as usize..p.more.1 as usize]
+                .iter()
+                .any(|c| c.get() == cur)
+    };
+    let next = Cell::new(0usize);
+    let ran = Cell::new(0usize);
+    let finished = loop {
+        // One landing pad for the whole walk, as in `drain_queue`: a
+        // panicking node has already put its update function back.
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            while let Some(p) = order.get(next.get()) {
+                if !following_plan() {
+                    return false;
+                }
+                next.set(next.get() + 1);
+                if due(p) {
+                    if let Some(n) = p.node.upgrade() {
+                        ran.set(ran.get() + 1);
+                        n.run_in(cur);
+                    }
+                }
+            }
+            // The last node may have changed the graph too.
+            following_plan()
+        }));
+        match r {
+            Ok(done) => break done,
+            Err(p) => record_failure(Error::panic(panic_text(&*p))),
+        }
+    };
+    if !finished {
+        // The queue takes over: queue what is due and not run yet.
+        set_planned(0);
+        for p in &order[next.get()..] {
+            if due(p) {
+                if let Some(n) = p.node.upgrade() {
+                    if !n.header().stopped.get() {
+                        en.schedule(n);
+                    }
+                }
+            }
+        }
+        return None;
+    }
+    Some(ran.get())
 }
 
 /// Runs the queued nodes until the queue is empty.
@@ -527,7 +885,7 @@ fn clear_occurrences_slow(which: &RefCell<Vec<Rc<dyn Node>>>) {
 /// order they were queued.
 pub(crate) fn after_step(job: impl FnOnce() + 'static) {
     let now = ENGINE.with(|en| {
-        if en.current.get() != 0 || en.draining.get() {
+        if cur_step() != 0 || en.draining.get() {
             en.after.borrow_mut().push_back(Box::new(job));
             None
         } else {
@@ -597,19 +955,24 @@ impl<N: 'static> Updater<N> {
     }
 
     /// Runs the function on `node`; drops it after if the node stopped.
+    #[inline(always)]
     pub(crate) fn run(&self, node: &Rc<N>, stopped: &Cell<bool>) {
         let mut slot = self.0.borrow_mut();
         let Some(f) = slot.as_mut() else { return };
         // If `f` panics, unwinding releases the borrow and leaves `f` in
         // place: the step goes on (see `drain_queue`), the node stays usable.
         f(node);
+        drop(slot);
         if stopped.get() {
-            let f = slot.take();
-            drop(slot);
-            if let Some(f) = f {
-                dispose(Box::new(f));
-            }
+            // The node stopped itself: drop the function now that it
+            // returned.
+            self.release_cold();
         }
+    }
+
+    #[cold]
+    fn release_cold(&self) {
+        self.release();
     }
 }
 

@@ -24,8 +24,10 @@
 //!
 //! Each `send`/`set` runs one *update step* before it returns: every event
 //! and signal that depends on the primitive is updated at most once, in
-//! dependency order (by rank, with a priority queue, as React does). So a
-//! derived value never sees a mixed state: in a diamond `a → b, a → c,
+//! dependency order (by rank, with a priority queue, as React does; a
+//! primitive updated again over the same graph reuses the order worked out
+//! once, rather than queueing its dependents at every step). So a derived
+//! value never sees a mixed state: in a diamond `a → b, a → c,
 //! (b, c) → d`, `d` is computed once, from the new `b` *and* the new `c`. A
 //! signal updates only if its new value differs from the old one by its
 //! equality (`==`, or the one given to an `_eq` variant); if it does not,

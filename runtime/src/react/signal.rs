@@ -39,13 +39,34 @@ impl<T: 'static> SNode<T> {
     /// Sets the value in the running step; dependents are scheduled only if
     /// it changed according to the signal's equality.
     pub(crate) fn set(self: &Rc<Self>, v: T) {
+        let eq = self.eq.clone();
+        self.set_eq(v, &*eq);
+    }
+
+    /// [`SNode::set`] with `eq`, the signal's equality: update functions
+    /// that know its type call it directly rather than through `self.eq`.
+    #[inline]
+    pub(crate) fn set_eq<F: Fn(&T, &T) -> bool + ?Sized>(&self, v: T, eq: &F) {
         if self.h.stopped.get() {
             return;
         }
-        let same = (self.eq)(&self.value.borrow(), &v);
+        let same = eq(&self.value.borrow(), &v);
         if same {
             return;
         }
+        self.store(v);
+    }
+
+    /// Sets `v`, known to differ from the current value, and schedules the
+    /// dependents.
+    fn set_changed(&self, v: T) {
+        if !self.h.stopped.get() {
+            self.store(v);
+        }
+    }
+
+    #[inline]
+    fn store(&self, v: T) {
         let old = std::mem::replace(&mut *self.value.borrow_mut(), v);
         drop(old);
         self.h.schedule_deps();
@@ -72,6 +93,13 @@ impl<T: 'static> Node for SNode<T> {
 
     fn run(self: Rc<Self>) {
         self.upd.run(&self, &self.h.stopped);
+    }
+
+    fn run_in(self: Rc<Self>, cur: u64) {
+        if self.h.stamp.get() != cur && !self.h.stopped.get() {
+            self.h.stamp.set(cur);
+            self.upd.run(&self, &self.h.stopped);
+        }
     }
 }
 
@@ -174,7 +202,8 @@ impl<T: 'static> Setter<T> {
             return Ok(());
         }
         let n = n.clone();
-        graph::run_step(move || n.set(v));
+        // Equality was just checked: the step sets the value as it is.
+        graph::run_step_from(&*self.node, move || n.set_changed(v));
         Ok(())
     }
 
@@ -337,7 +366,8 @@ impl<T: 'static> Signal<T> {
             }
             SRepr::Node(n) => {
                 let eq = n.eq.clone();
-                self.map_rc(eq, T::clone)
+                let eq2 = eq.clone();
+                self.map_rc(eq, move |a: &T, b: &T| eq2(a, b), T::clone)
             }
         };
         if let SRepr::Node(n) = &out.0 {
@@ -346,7 +376,14 @@ impl<T: 'static> Signal<T> {
         out
     }
 
-    fn map_rc<U: 'static>(&self, eq: EqFn<U>, mut f: impl FnMut(&T) -> U + 'static) -> Signal<U> {
+    /// `eq` is the node's equality, `same` the same function statically
+    /// known (so that the update function calls it directly).
+    fn map_rc<U: 'static>(
+        &self,
+        eq: EqFn<U>,
+        same: impl Fn(&U, &U) -> bool + 'static,
+        mut f: impl FnMut(&T) -> U + 'static,
+    ) -> Signal<U> {
         match &self.0 {
             SRepr::Const(v) => const_signal(f(v)),
             SRepr::Node(n) => {
@@ -354,7 +391,7 @@ impl<T: 'static> Signal<T> {
                 let s = n.clone();
                 derive(eq, init, &[&**n], move |me| {
                     let v = f(&s.value.borrow());
-                    me.set(v);
+                    me.set_eq(v, &same);
                 })
             }
         }
@@ -369,7 +406,7 @@ impl<T: 'static> Signal<T> {
     /// assert_eq!(square.value(), 16);
     /// ```
     pub fn map<U: PartialEq + 'static>(&self, f: impl FnMut(&T) -> U + 'static) -> Signal<U> {
-        self.map_rc(eq_of(), f)
+        self.map_rc(eq_of(), U::eq, f)
     }
 
     /// [`Signal::map`] with the equality `eq` (React's `S.map ~eq`).
@@ -378,7 +415,9 @@ impl<T: 'static> Signal<T> {
         eq: impl Fn(&U, &U) -> bool + 'static,
         f: impl FnMut(&T) -> U + 'static,
     ) -> Signal<U> {
-        self.map_rc(Rc::new(eq), f)
+        let eq = Rc::new(eq);
+        let same = eq.clone();
+        self.map_rc(eq, move |a: &U, b: &U| same(a, b), f)
     }
 
     /// This signal's values that satisfy `p`; while they do not, the last one
@@ -573,10 +612,15 @@ impl<T: 'static> Signal<T> {
             }
             SRepr::Node(n) => {
                 let eq = n.eq.clone();
-                self.map_rc(eq, move |x| {
-                    f(x);
-                    x.clone()
-                })
+                let eq2 = eq.clone();
+                self.map_rc(
+                    eq,
+                    move |a: &T, b: &T| eq2(a, b),
+                    move |x| {
+                        f(x);
+                        x.clone()
+                    },
+                )
             }
         }
     }
@@ -777,9 +821,11 @@ pub fn merge_eq<A: Clone + 'static, T: 'static, S: Borrow<Signal<T>>>(
         return const_signal(first);
     }
     let sigs2 = sigs.clone();
-    derive(Rc::new(eq), first, &producers, move |me| {
+    let eq = Rc::new(eq);
+    let same = eq.clone();
+    derive(eq, first, &producers, move |me| {
         let v = compute(&sigs2);
-        me.set(v);
+        me.set_eq(v, &*same);
     })
 }
 
