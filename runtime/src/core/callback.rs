@@ -307,7 +307,7 @@ mod tests {
     }
 
     fn node() -> NodeRef<u8> {
-        Node::new(HowToCancel::not())
+        Node::alloc(HowToCancel::not())
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn mirror<T: 'static>(p: Promise<T>, how: impl FnOnce(&NodeRef<T>) -> HowToCance
     if !root.is_pending() {
         return p;
     }
-    let out = Node::new(how(&root));
+    let out = Node::alloc(how(&root));
     forward(&root, out.clone());
     Promise::from_node(out)
 }
@@ -84,7 +84,7 @@ pub fn wrap_in_cancelable<T: 'static>(p: Promise<T>) -> Promise<T> {
     if !root.is_pending() {
         return p;
     }
-    let out = Node::new(HowToCancel::this());
+    let out = Node::alloc(HowToCancel::this());
     let inner: AnyNode = root.erase();
     out.add_callback(Callback::cancel(move || cancel_erased(inner)));
     forward(&root, out.clone());

@@ -116,7 +116,7 @@ impl<S: Default + 'static, R: 'static> Gather<S, R> {
         if self.left.get() == 0 {
             return of_result(self.outcome());
         }
-        let out = Node::new(HowToCancel::several(targets));
+        let out = Node::alloc(HowToCancel::several(targets));
         *self.out.borrow_mut() = Some(out.clone());
         Promise::from_node(out)
     }
@@ -291,7 +291,7 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
         }
         return r;
     }
-    let out = Node::new(HowToCancel::several(targets.clone()));
+    let out = Node::alloc(HowToCancel::several(targets.clone()));
     // The first input to resolve takes the result node and the inputs to
     // cancel out of this shared slot. The callbacks left on the other inputs
     // then hold nothing: a long-lived input (`choose([stop.clone(), next()])`
@@ -388,7 +388,7 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
         }
         return of_result(r);
     }
-    let out = Node::new(HowToCancel::several(targets.clone()));
+    let out = Node::alloc(HowToCancel::several(targets.clone()));
     // Every input is pending: keep them all, so the first callback can look
     // at the others' states. The first callback takes them, with the result
     // node and the inputs to cancel, out of one shared slot, so the callbacks

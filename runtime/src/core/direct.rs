@@ -268,7 +268,7 @@ impl<T, F: Future<Output = Result<T, Error>>> Future for Guarded<F> {
 /// assert_eq!(q.state(), lwt::State::Fulfilled(42));
 /// ```
 pub fn spawn<T: 'static>(fut: impl Future<Output = Result<T, Error>> + 'static) -> Promise<T> {
-    let node = Node::<T>::new(HowToCancel::this());
+    let node = Node::<T>::alloc(HowToCancel::this());
     let out = node.clone();
     let guarded = Guarded(Box::pin(fut));
     let wrapped: BoxFuture = Box::pin(async move {

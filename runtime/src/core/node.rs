@@ -197,7 +197,7 @@ fn taken_error() -> Error {
 
 impl<T: 'static> Node<T> {
     #[inline]
-    pub(crate) fn new(cancel: HowToCancel) -> NodeRef<T> {
+    pub(crate) fn alloc(cancel: HowToCancel) -> NodeRef<T> {
         NodeRef::new(Node {
             st: RefCell::new(St::Pending(Pending {
                 callbacks: Callbacks::new(),

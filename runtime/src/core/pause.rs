@@ -47,7 +47,7 @@ thread_local! {
 /// assert!(p.is_fulfilled());
 /// ```
 pub fn pause() -> Promise<()> {
-    let node = Node::new(HowToCancel::this());
+    let node = Node::alloc(HowToCancel::this());
     let notify = PAUSED.with(|q| {
         q.queue.borrow_mut().push(node.clone());
         let n = q.count.get() + 1;

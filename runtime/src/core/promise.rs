@@ -157,7 +157,7 @@ impl<T: 'static> Promise<T> {
                     let outcome = root.take_outcome();
                     return call_now(move || f(outcome));
                 }
-                let p3 = Node::<U>::new(HowToCancel::one(root.erase()));
+                let p3 = Node::<U>::alloc(HowToCancel::one(root.erase()));
                 // Frees the chain hanging from `p3` if this callback is
                 // dropped unrun (see `Orphan`).
                 let out = Orphan::new(p3.clone());
@@ -477,7 +477,7 @@ pub(crate) fn call_now<U: 'static>(g: impl FnOnce() -> Promise<U> + 'static) -> 
             p
         }
         None => {
-            let p3 = Node::<U>::new(HowToCancel::not());
+            let p3 = Node::<U>::alloc(HowToCancel::not());
             let out = p3.clone();
             context::defer(Box::new(move || {
                 let p2 = protect(g);

@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn counts_follow_clones_and_erased_links() {
-        let n = Node::<u8>::new(HowToCancel::not());
+        let n = Node::<u8>::alloc(HowToCancel::not());
         let before = crate::core::context::live_promises();
         let a = n.clone();
         let any = n.erase();

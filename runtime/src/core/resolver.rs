@@ -48,7 +48,7 @@ pub fn task<T: 'static>() -> (Promise<T>, Resolver<T>) {
 }
 
 fn make<T: 'static>(how: HowToCancel) -> (Promise<T>, Resolver<T>) {
-    let node = Node::new(how);
+    let node = Node::alloc(how);
     node.resolver_added();
     (Promise::from_node(node.clone()), Resolver { node })
 }
