@@ -57,8 +57,8 @@ echo_raw 50 2000
 echo_raw 1 20000
 echo_mio 50 2000
 echo_mio 1 20000
-react_diamond 1000000
-react_diamond_plain 1000000
+react_diamond 20000000
+react_diamond_plain 20000000
 "
 
 small_sizes="
