@@ -227,6 +227,33 @@ mod tests {
     }
 
     #[test]
+    fn threads_give_their_lists_back_and_promises_outlive_nothing() {
+        // A thread that made and dropped promises exits cleanly: its lists
+        // are freed by their destructor, and any node dropped during the
+        // thread's teardown goes to the global allocator.
+        let handle = std::thread::spawn(|| {
+            thread_local! {
+                static KEPT: std::cell::RefCell<Vec<crate::Promise<u32>>> =
+                    const { std::cell::RefCell::new(Vec::new()) };
+            }
+            let mut resolvers = Vec::new();
+            for i in 0..1000u32 {
+                let (p, r) = crate::wait::<u32>();
+                let q = p.map(move |x| x + i);
+                if i % 2 == 0 {
+                    resolvers.push(r);
+                    KEPT.with(|k| k.borrow_mut().push(q));
+                }
+            }
+            for r in resolvers.iter().take(100) {
+                r.wakeup(1);
+            }
+            KEPT.with(|k| k.borrow().iter().filter(|p| p.is_fulfilled()).count())
+        });
+        assert_eq!(handle.join().unwrap(), 100);
+    }
+
+    #[test]
     fn big_and_over_aligned_layouts_use_the_global_allocator() {
         assert_eq!(class_of(Layout::from_size_align(512, 8).unwrap()), None);
         assert_eq!(class_of(Layout::from_size_align(64, 64).unwrap()), None);

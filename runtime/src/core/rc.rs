@@ -214,7 +214,9 @@ impl<T: 'static> Drop for NodeRef<T> {
 }
 
 /// A counted pointer to a node of any value type: a link of the
-/// cancellation graph.
+/// cancellation graph. One pointer wide, guaranteed: `HowToCancel` in
+/// `node.rs` stores it as a plain word.
+#[repr(transparent)]
 pub(crate) struct AnyNode(NonNull<Header>);
 
 impl AnyNode {
