@@ -3,7 +3,7 @@
 //! - **Sleeping**: [`sleep`], [`timeout`], [`with_timeout`], [`auto_pause`].
 //! - **Descriptors**: [`FileDescr`] with its mode ([`set_blocking`]),
 //!   [`close`], readiness waits ([`wait_read`], [`wait_write`]), and
-//!   [`read`], [`write`], [`readv`], [`writev`], [`pread`], [`pwrite`],
+//!   [`read`], [`write`](fn@write), [`readv`], [`writev`], [`pread`], [`pwrite`],
 //!   [`pipe`].
 //! - **Sockets**: [`socket`], [`bind`], [`listen`], [`accept`], [`connect`],
 //!   [`recv`], [`send`], [`recvfrom`], [`sendto`], options
