@@ -35,6 +35,22 @@ struct VTable<T: 'static> {
     many: bool,
 }
 
+impl<T: 'static> VTable<T> {
+    const fn new(
+        call: unsafe fn(*mut Slot, &NodeRef<T>),
+        drop: unsafe fn(*mut Slot),
+        cancel: bool,
+        many: bool,
+    ) -> Self {
+        VTable {
+            call,
+            drop,
+            cancel,
+            many,
+        }
+    }
+}
+
 /// A `FnOnce(&NodeRef<T>)` stored inline when it is small.
 pub(crate) struct Callback<T: 'static> {
     slot: MaybeUninit<Slot>,
@@ -47,18 +63,8 @@ struct Inline<T, F>(PhantomData<(T, F)>);
 struct Boxed<T, F>(PhantomData<(T, F)>);
 
 impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Inline<T, F> {
-    const REGULAR: VTable<T> = VTable {
-        call: Self::call,
-        drop: Self::drop,
-        cancel: false,
-        many: false,
-    };
-    const CANCEL: VTable<T> = VTable {
-        call: Self::call,
-        drop: Self::drop,
-        cancel: true,
-        many: false,
-    };
+    const REGULAR: VTable<T> = VTable::new(Self::call, Self::drop, false, false);
+    const CANCEL: VTable<T> = VTable::new(Self::call, Self::drop, true, false);
 
     // SAFETY (both): the slot holds a live `F`, written by `Callback::new`;
     // each is called at most once, and `Callback` forgets the slot after.
@@ -72,18 +78,8 @@ impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Inline<T, F> {
 }
 
 impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Boxed<T, F> {
-    const REGULAR: VTable<T> = VTable {
-        call: Self::call,
-        drop: Self::drop,
-        cancel: false,
-        many: false,
-    };
-    const CANCEL: VTable<T> = VTable {
-        call: Self::call,
-        drop: Self::drop,
-        cancel: true,
-        many: false,
-    };
+    const REGULAR: VTable<T> = VTable::new(Self::call, Self::drop, false, false);
+    const CANCEL: VTable<T> = VTable::new(Self::call, Self::drop, true, false);
 
     /// Moves `f` to a block from the node free lists (see `freelist.rs`):
     /// a closure too big for the slot is as common as the bind it belongs
@@ -181,12 +177,7 @@ impl<T: 'static> Drop for Callback<T> {
 struct Many<T>(PhantomData<T>);
 
 impl<T: 'static> Many<T> {
-    const TABLE: VTable<T> = VTable {
-        call: Self::call,
-        drop: Self::drop,
-        cancel: false,
-        many: true,
-    };
+    const TABLE: VTable<T> = VTable::new(Self::call, Self::drop, false, true);
 
     unsafe fn call(_: *mut Slot, _: &NodeRef<T>) {
         unreachable!("a callback list is taken apart, never called")
