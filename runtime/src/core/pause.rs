@@ -21,6 +21,8 @@ struct Paused {
     queue: RefCell<Vec<NodeRef<()>>>,
     /// The previous queue, kept to reuse its allocation.
     spare: RefCell<Vec<NodeRef<()>>>,
+    /// Pauses made since the last wakeup; non-zero exactly when the queue
+    /// is not empty (both are reset together).
     count: Cell<usize>,
     has_notifier: Cell<bool>,
     notifier: RefCell<Option<Notifier>>,
@@ -68,26 +70,31 @@ pub fn pause() -> Promise<()> {
 /// `wakeup_paused`); also resumes async tasks woken from other threads.
 pub fn wakeup_paused() {
     super::direct::poll_remote();
-    let mut queue = PAUSED.with(|q| {
-        if q.queue.borrow().is_empty() {
-            return None;
-        }
-        let mut queue = std::mem::take(&mut *q.spare.borrow_mut());
-        std::mem::swap(&mut *q.queue.borrow_mut(), &mut queue);
-        q.count.set(0);
-        Some(queue)
-    });
-    let Some(queue) = queue.as_mut() else { return };
-    for node in queue.drain(..) {
-        // A canceled pause is already resolved: skip it.
-        let _ = node.into_root().resolve(Ok(()));
-    }
-    let queue = std::mem::take(queue);
     PAUSED.with(|q| {
-        let mut spare = q.spare.borrow_mut();
-        if spare.capacity() < queue.capacity() {
-            *spare = queue;
+        // `count` is non-zero exactly when the queue is not empty (both are
+        // reset together), and reading it costs no borrow.
+        if q.count.get() == 0 {
+            return;
         }
+        q.count.set(0);
+        // The queue is swapped for the spare allocation, so pauses made by
+        // the callbacks below wait for the next call.
+        let mut batch = q.queue.replace(q.spare.take());
+        let len = batch.len();
+        let base = batch.as_ptr();
+        // The loop takes over the nodes: the vector forgets them first, so a
+        // panic escaping a callback leaks the rest instead of freeing twice.
+        // SAFETY: `batch` is local and not resized until the loop ends, so
+        // its buffer stays valid, and each of the `len` slots is read once.
+        unsafe { batch.set_len(0) };
+        for i in 0..len {
+            let node = unsafe { std::ptr::read(base.add(i)) };
+            // A canceled pause is already resolved: resolving it is a no-op.
+            let _ = node.into_root().resolve(Ok(()));
+        }
+        // Keep the emptied allocation for the swap after next (a nested
+        // call may have left one there already; either will do).
+        q.spare.replace(batch);
     });
 }
 
@@ -118,5 +125,5 @@ pub fn abandon_paused() {
 
 /// Whether pauses are queued.
 pub(crate) fn has_paused() -> bool {
-    PAUSED.with(|q| !q.queue.borrow().is_empty())
+    PAUSED.with(|q| q.count.get() != 0)
 }

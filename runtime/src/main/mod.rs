@@ -132,10 +132,11 @@ fn drive<T: 'static>(engine: &Engine, p: Promise<T>) -> Result<T, Error> {
         if let Some(r) = slot.borrow_mut().take() {
             return r;
         }
-        if stuck(engine) {
+        let ready = crate::core::has_ready_work();
+        if !ready && stuck(engine) {
             return Err(Error::failure(STUCK));
         }
-        iteration(engine);
+        iteration(engine, ready);
     }
 }
 
@@ -152,9 +153,10 @@ const STUCK: &str = "lwt::main::run: the promise can never resolve: nothing is l
 /// fd waits, timers, jobs on worker threads (the only senders of
 /// `run_in_main`), child waits, signal handlers, and async tasks (a foreign
 /// future may be woken from any thread) — keeps the loop waiting.
+///
+/// The caller has already checked that no pause or woken task is ready.
 fn stuck(engine: &Engine) -> bool {
-    !crate::core::has_ready_work()
-        && engine.io_counts() == (0, 0)
+    engine.io_counts() == (0, 0)
         && engine.timer_count() == 0
         && engine.job_count() == 0
         && engine.signal_handler_count() == 0
@@ -163,19 +165,26 @@ fn stuck(engine: &Engine) -> bool {
         && !engine.remote.has_pending()
 }
 
-fn call_hooks(which: &'static std::thread::LocalKey<Hooks<IterHook>>) {
+/// Runs the hooks of `which`; whether there were any.
+fn call_hooks(which: &'static std::thread::LocalKey<Hooks<IterHook>>) -> bool {
     if which.with(Hooks::is_empty) {
-        return;
+        return false;
     }
     for h in which.with(Hooks::snapshot) {
         h();
     }
+    true
 }
 
-fn iteration(engine: &Engine) {
-    call_hooks(&ENTER);
-    let block = !crate::core::has_ready_work();
-    engine.iter(block);
+/// One turn of the loop. `ready` is what `has_ready_work` said just before;
+/// it is asked again only if an enter hook ran (a hook may pause).
+fn iteration(engine: &Engine, ready: bool) {
+    let ready = if call_hooks(&ENTER) {
+        crate::core::has_ready_work()
+    } else {
+        ready
+    };
+    engine.iter(!ready);
     crate::wakeup_paused();
     call_hooks(&LEAVE);
 }
