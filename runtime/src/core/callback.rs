@@ -15,6 +15,7 @@
 //! the list costs a node five words, not six or seven.
 
 use super::freelist;
+use super::freevec::FreeVec;
 use super::rc::NodeRef;
 use std::alloc::Layout;
 use std::marker::PhantomData;
@@ -31,7 +32,7 @@ struct VTable<T: 'static> {
     drop: unsafe fn(*mut Slot),
     /// Runs only when the promise ends canceled, before the others.
     cancel: bool,
-    /// The slot holds a `Vec<Callback<T>>` (see [`Callbacks`]).
+    /// The slot holds a `FreeVec<Callback<T>>` (see [`Callbacks`]).
     many: bool,
 }
 
@@ -173,7 +174,7 @@ impl<T: 'static> Drop for Callback<T> {
     }
 }
 
-/// The table marking a slot that holds a `Vec<Callback<T>>`; never called.
+/// The table marking a slot that holds a `FreeVec<Callback<T>>`; never called.
 struct Many<T>(PhantomData<T>);
 
 impl<T: 'static> Many<T> {
@@ -182,9 +183,9 @@ impl<T: 'static> Many<T> {
     unsafe fn call(_: *mut Slot, _: &NodeRef<T>) {
         unreachable!("a callback list is taken apart, never called")
     }
-    // SAFETY: the slot holds a live `Vec<Callback<T>>`.
+    // SAFETY: the slot holds a live `FreeVec<Callback<T>>`.
     unsafe fn drop(slot: *mut Slot) {
-        unsafe { ptr::drop_in_place(slot as *mut Vec<Callback<T>>) }
+        unsafe { ptr::drop_in_place(slot as *mut FreeVec<Callback<T>>) }
     }
 }
 
@@ -196,14 +197,14 @@ impl<T: 'static> Callbacks<T> {
         Callbacks(None)
     }
 
-    fn from_vec(mut v: Vec<Callback<T>>) -> Callbacks<T> {
+    fn from_list(v: FreeVec<Callback<T>>) -> Callbacks<T> {
         match v.len() {
             0 => Callbacks(None),
-            1 => Callbacks(v.pop()),
+            1 => Callbacks(v.into_iter().next()),
             _ => {
                 let mut slot = MaybeUninit::<Slot>::uninit();
-                // SAFETY: a `Vec` is three words, aligned like the slot.
-                unsafe { ptr::write(slot.as_mut_ptr() as *mut Vec<Callback<T>>, v) };
+                // SAFETY: a `FreeVec` is three words, aligned like the slot.
+                unsafe { ptr::write(slot.as_mut_ptr() as *mut FreeVec<Callback<T>>, v) };
                 Callbacks(Some(Callback {
                     slot,
                     vtable: &Many::<T>::TABLE,
@@ -218,13 +219,15 @@ impl<T: 'static> Callbacks<T> {
         match &mut self.0 {
             None => self.0 = Some(cb),
             Some(first) if first.vtable.many => {
-                // SAFETY: a `many` slot holds a live `Vec<Callback<T>>`.
-                let v = unsafe { &mut *(first.slot.as_mut_ptr() as *mut Vec<Callback<T>>) };
+                // SAFETY: a `many` slot holds a live `FreeVec<Callback<T>>`.
+                let v = unsafe { &mut *(first.slot.as_mut_ptr() as *mut FreeVec<Callback<T>>) };
                 v.push(cb);
             }
             Some(_) => {
-                let first = self.0.take();
-                *self = Callbacks::from_vec(first.into_iter().chain(Some(cb)).collect());
+                let mut v = FreeVec::with_capacity(2);
+                v.extend(self.0.take());
+                v.push(cb);
+                *self = Callbacks::from_list(v);
             }
         }
     }
@@ -235,9 +238,9 @@ impl<T: 'static> Callbacks<T> {
             return;
         }
         let back = std::mem::take(self);
-        let mut all = front.into_vec();
-        all.extend(back.into_vec());
-        *self = Callbacks::from_vec(all);
+        let mut all = front.into_list();
+        all.extend(back.into_list());
+        *self = Callbacks::from_list(all);
     }
 
     #[inline]
@@ -254,16 +257,21 @@ impl<T: 'static> Callbacks<T> {
                 let cb = ManuallyDrop::new(cb);
                 // SAFETY: a `many` slot holds a live `Vec`, moved out once;
                 // `ManuallyDrop` keeps the slot from being dropped again.
-                Taken::Many(unsafe { ptr::read(cb.slot.as_ptr() as *const Vec<Callback<T>>) })
+                Taken::Many(unsafe { ptr::read(cb.slot.as_ptr() as *const FreeVec<Callback<T>>) })
             }
             Some(cb) => Taken::One(cb),
         }
     }
 
-    pub(crate) fn into_vec(self) -> Vec<Callback<T>> {
+    /// The callbacks, in order, in one list.
+    pub(crate) fn into_list(self) -> FreeVec<Callback<T>> {
         match self.take() {
-            Taken::None => Vec::new(),
-            Taken::One(cb) => vec![cb],
+            Taken::None => FreeVec::with_capacity(1),
+            Taken::One(cb) => {
+                let mut v = FreeVec::with_capacity(2);
+                v.push(cb);
+                v
+            }
             Taken::Many(v) => v,
         }
     }
@@ -279,7 +287,7 @@ impl<T: 'static> Default for Callbacks<T> {
 pub(crate) enum Taken<T: 'static> {
     None,
     One(Callback<T>),
-    Many(Vec<Callback<T>>),
+    Many(FreeVec<Callback<T>>),
 }
 
 #[cfg(test)]
@@ -358,7 +366,7 @@ mod tests {
         }
         back.prepend(front);
         let n = node();
-        for cb in back.into_vec() {
+        for cb in back.into_list() {
             cb.call(&n);
         }
         assert_eq!(*calls.borrow(), vec![0, 1, 2, 3, 4]);

@@ -16,6 +16,7 @@
 //! | `direct.rs` | `Future for Promise`, [`spawn`] | `Lwt_direct` |
 //! | `error.rs` | [`Error`] | `exn` |
 //! | `node.rs`, `context.rs` | the machinery: nodes, proxies, the depth limit | `lwt.ml` internals |
+//! | `rc.rs`, `freelist.rs`, `freevec.rs`, `callback.rs` | node pointers, per-thread block lists, callback storage | (OCaml's GC and closures) |
 //!
 //! Lwt renames: `return` → [`resolved`], `fail` → [`rejected`], `async` →
 //! [`async_`], `yield` → [`yield_now`], `'a Lwt.u` → [`Resolver`],
@@ -28,6 +29,7 @@ mod context;
 mod direct;
 mod error;
 mod freelist;
+mod freevec;
 mod hook;
 mod node;
 mod pause;

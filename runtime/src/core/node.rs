@@ -48,6 +48,7 @@ pub(crate) use super::callback::Callbacks;
 use super::callback::{Callback, Taken};
 use super::context;
 use super::error::Error;
+use super::freevec::FreeVec;
 use super::hook;
 use super::rc::{AnyNode, NodeRef};
 
@@ -563,7 +564,7 @@ pub(crate) fn run_callbacks<T: 'static>(node: &NodeRef<T>, cbs: Callbacks<T>, ca
     }
 }
 
-fn run_many<T: 'static>(node: &NodeRef<T>, v: Vec<Callback<T>>, canceled: bool) {
+fn run_many<T: 'static>(node: &NodeRef<T>, v: FreeVec<Callback<T>>, canceled: bool) {
     if canceled {
         let mut regular = Vec::with_capacity(v.len());
         for cb in v {
