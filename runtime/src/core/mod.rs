@@ -28,7 +28,7 @@ mod combinators;
 mod context;
 mod direct;
 mod error;
-mod freelist;
+pub(crate) mod freelist;
 mod freevec;
 mod hook;
 mod node;

@@ -8,10 +8,12 @@
 //! completions) into local vectors, releases every borrow, then resolves. A
 //! callback can therefore freely register, cancel, close or sleep again.
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::RawFd;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +24,7 @@ use slab::Slab;
 
 use super::remote::{Message, Remote};
 use super::timers::{TimerId, Timers};
+use crate::core::freelist;
 use crate::{Error, Promise, Resolver};
 
 /// The token of the `mio::Waker`; fd registrations use their slab keys.
@@ -51,7 +54,7 @@ enum OnReady {
     /// Fulfils a promise of `()` (`wait_read`, `connect`, ...).
     Resolve(Resolver<()>),
     /// Retries an I/O call in place (see [`Retry`]).
-    Retry(Box<dyn Retry>),
+    Retry(RetryBox),
 }
 
 /// An I/O call that waits for its fd: `retry` runs its system call again
@@ -60,15 +63,59 @@ enum OnReady {
 /// Why not a promise of readiness with the retry bound to it: an I/O wait is
 /// the one pending step of every non-blocking call, and a `bind` on the
 /// readiness promise costs a second promise node, its callback and its
-/// storage snapshot, per wait. A retry object is one allocation, resolves
-/// the call's own promise directly, and stays registered (no new waiter) if
-/// the readiness was spurious.
+/// storage snapshot, per wait. A retry object is one allocation (a block of
+/// the promise free lists, see [`RetryBox`]), resolves the call's own
+/// promise directly, and stays registered (no new waiter) if the readiness
+/// was spurious.
 pub(crate) trait Retry {
-    /// Tries the call again. `None` once it resolved its promise, or itself
-    /// back if the call would still block (it is then registered again).
-    fn retry(self: Box<Self>) -> Option<Box<dyn Retry>>;
+    /// Tries the call again: `true` once it resolved its promise, `false` if
+    /// the call would still block (it is then registered again).
+    fn retry(&mut self) -> bool;
     /// The fd left the poller (closed or aborted): rejects with `e`.
-    fn fail(self: Box<Self>, e: Error);
+    fn fail(&mut self, e: Error);
+}
+
+/// A `Box<dyn Retry>` whose memory comes from the per-thread free lists of
+/// the promise core: every I/O wait makes one, so a `malloc` and a `free`
+/// per wait showed in the echo profile.
+pub(crate) struct RetryBox(NonNull<dyn Retry>);
+
+impl RetryBox {
+    pub(crate) fn new<R: Retry + 'static>(call: R) -> RetryBox {
+        const { assert!(size_of::<R>() > 0, "a retry object has a non-zero size") };
+        let p = freelist::alloc(Layout::new::<R>(), false).cast::<R>();
+        // SAFETY: the block is fresh, sized and aligned for an `R`.
+        unsafe { p.as_ptr().write(call) };
+        RetryBox(p)
+    }
+
+    /// [`Retry::retry`]; the box back if the call would still block.
+    fn retry(mut self) -> Option<RetryBox> {
+        // SAFETY: the box owns a live object.
+        if unsafe { self.0.as_mut() }.retry() {
+            None
+        } else {
+            Some(self)
+        }
+    }
+
+    /// [`Retry::fail`], then frees the box.
+    fn fail(mut self, e: Error) {
+        // SAFETY: the box owns a live object.
+        unsafe { self.0.as_mut() }.fail(e)
+    }
+}
+
+impl Drop for RetryBox {
+    fn drop(&mut self) {
+        // SAFETY: the object is live and dropped once; its block came from
+        // `freelist::alloc` with the layout the object's table gives.
+        unsafe {
+            let layout = Layout::for_value(self.0.as_ref());
+            std::ptr::drop_in_place(self.0.as_ptr());
+            freelist::dealloc(self.0.cast(), layout, false);
+        }
+    }
 }
 
 /// What became ready in one iteration, to run once no table is borrowed.
@@ -81,7 +128,7 @@ pub(crate) enum Wake {
         key: usize,
         dir: Dir,
         id: u64,
-        call: Box<dyn Retry>,
+        call: RetryBox,
     },
 }
 
@@ -417,13 +464,7 @@ impl Engine {
     /// registered under `key`; canceling `out` (the call's promise) removes
     /// it. If the fd is not registered any more, `call` is failed with
     /// `EBADF`.
-    pub(crate) fn wait_retry<T: 'static>(
-        self: &Rc<Self>,
-        key: usize,
-        dir: Dir,
-        call: Box<dyn Retry>,
-        out: &Promise<T>,
-    ) {
+    pub(crate) fn wait_retry<T: 'static>(self: &Rc<Self>, key: usize, dir: Dir, call: RetryBox, out: &Promise<T>) {
         match self.add_waiter(key, dir, OnReady::Retry(call)) {
             Ok(id) => self.remove_on_cancel(out, key, dir, id),
             Err(OnReady::Retry(call)) => call.fail(Error::io(io::Error::from_raw_os_error(libc::EBADF))),
@@ -608,8 +649,16 @@ impl Engine {
             // collection, so a `sleep(0)` loop cannot keep one iteration busy.
             self.timers.borrow_mut().expire(Instant::now(), &mut ready);
         }
-        for w in ready.drain(..) {
-            match w {
+        let len = ready.len();
+        let base = ready.as_ptr();
+        // The loop takes over the entries (as `wakeup_paused` does): the
+        // vector forgets them first, so a panic escaping a callback leaks the
+        // rest rather than dropping them twice.
+        // SAFETY: `ready` is local and not resized until the loop ends, so
+        // its buffer stays valid, and each of the `len` slots is read once.
+        unsafe { ready.set_len(0) };
+        for i in 0..len {
+            match unsafe { base.add(i).read() } {
                 Wake::Resolve(r) => r.wakeup(()),
                 Wake::Retry { key, dir, id, call } => {
                     // Spurious readiness: wait again, as the same waiter.
@@ -657,11 +706,11 @@ impl Engine {
             entry.readiness.record(ev);
             if ev.is_readable() || ev.is_read_closed() || err {
                 self.readers.set(self.readers.get() - entry.readers.len());
-                ready.extend(entry.readers.drain(..).map(|w| w.wake(key, Dir::Read)));
+                take_waiters(&mut entry.readers, key, Dir::Read, ready);
             }
             if ev.is_writable() || ev.is_write_closed() || err {
                 self.writers.set(self.writers.get() - entry.writers.len());
-                ready.extend(entry.writers.drain(..).map(|w| w.wake(key, Dir::Write)));
+                take_waiters(&mut entry.writers, key, Dir::Write, ready);
             }
         }
     }
@@ -679,6 +728,20 @@ impl Engine {
                 Message::Signal(sig) => self.dispatch_signal(sig),
             }
         }
+    }
+}
+
+/// Moves the waiters of one direction of an fd to `ready`, in order. One
+/// waiter is the usual case, and popping it is cheaper than a `drain`.
+fn take_waiters(list: &mut Vec<Waiter>, key: usize, dir: Dir, ready: &mut Vec<Wake>) {
+    match list.len() {
+        0 => {}
+        1 => {
+            if let Some(w) = list.pop() {
+                ready.push(w.wake(key, dir));
+            }
+        }
+        _ => ready.extend(list.drain(..).map(|w| w.wake(key, dir))),
     }
 }
 

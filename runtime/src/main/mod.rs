@@ -50,7 +50,7 @@ mod timers;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-pub(crate) use engine::{engine, existing_engine, Dir, Engine, Readiness, Retry};
+pub(crate) use engine::{engine, existing_engine, Dir, Engine, Readiness, Retry, RetryBox};
 pub use hooks::HookId;
 use hooks::Hooks;
 

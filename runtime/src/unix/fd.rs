@@ -27,7 +27,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use super::sys;
-use crate::main::{Dir, Readiness, Retry};
+use crate::main::{Dir, Readiness, Retry, RetryBox};
 use crate::{Error, Promise, Resolver};
 
 /// The state of a [`FileDescr`] (Lwt_unix's `state`).
@@ -403,7 +403,7 @@ pub(crate) fn retry_io_short<T: 'static>(
     match fd.registration() {
         Ok(Some((engine, key))) => {
             let (p, out) = crate::task::<T>();
-            let call = Box::new(RetryCall { fd, dir, action, out });
+            let call = RetryBox::new(RetryCall { fd, dir, action, out });
             engine.wait_retry(key, dir, call, &p);
             p
         }
@@ -449,27 +449,27 @@ struct RetryCall<T: 'static, F> {
 }
 
 impl<T: 'static, F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static> Retry for RetryCall<T, F> {
-    fn retry(mut self: Box<Self>) -> Option<Box<dyn Retry>> {
+    fn retry(&mut self) -> bool {
         // Canceled after the edge was collected: the call must not run
         // (it would consume data nobody receives).
         if !self.out.is_pending() {
-            return None;
+            return true;
         }
         let r = match self.fd.check() {
             Ok(raw) => {
-                let RetryCall { fd, dir, action, .. } = &mut *self;
+                let RetryCall { fd, dir, action, .. } = self;
                 match try_io(fd, raw, *dir, action) {
                     Some(r) => r,
-                    None => return Some(self),
+                    None => return false,
                 }
             }
             Err(e) => Err(e),
         };
         let _ = self.out.try_wakeup_result(r);
-        None
+        true
     }
 
-    fn fail(self: Box<Self>, e: Error) {
+    fn fail(&mut self, e: Error) {
         let _ = self.out.try_wakeup_result(Err(e));
     }
 }
