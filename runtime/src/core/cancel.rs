@@ -19,7 +19,7 @@ use super::rc::{AnyNode, NodeRef};
 
 pub(crate) fn cancel_erased(start: AnyNode) {
     let mut work = vec![start];
-    let mut marked: Vec<Box<dyn FnOnce()>> = Vec::new();
+    let mut marked: Vec<context::Job> = Vec::new();
     // A cycle in the cancel graph is possible (a bind whose callback returns
     // a promise that waits on the bind itself); never visit a node twice.
     let mut seen: HashSet<*const ()> = HashSet::new();
@@ -30,7 +30,7 @@ pub(crate) fn cancel_erased(start: AnyNode) {
         n.cancel_step(&mut work, &mut marked);
     }
     for job in marked {
-        context::run_or_defer(job);
+        context::run_or_defer(move || job.run());
     }
 }
 

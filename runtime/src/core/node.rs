@@ -53,7 +53,7 @@ use super::hook;
 use super::rc::{AnyNode, NodeRef};
 
 /// A deferred piece of work (the second phase of a cancellation).
-pub(crate) type Job = Box<dyn FnOnce()>;
+pub(crate) use super::context::Job;
 
 /// How to cancel a pending promise (Lwt's `how_to_cancel`), in one word.
 ///
@@ -392,7 +392,7 @@ impl<T: 'static> NodeRef<T> {
             }
             None => {
                 let node = self.clone();
-                context::defer(Box::new(move || run_callbacks(&node, cbs, canceled)));
+                context::defer(Job::new(move || run_callbacks(&node, cbs, canceled)));
             }
         }
         Ok(())
@@ -407,7 +407,7 @@ impl<T: 'static> NodeRef<T> {
             let node = self.clone();
             let job = move || run_callbacks(&node, cbs, canceled);
             if context::in_callback() {
-                context::defer(Box::new(job));
+                context::defer(Job::new(job));
             } else {
                 context::run_nested(job);
             }
@@ -420,7 +420,7 @@ impl<T: 'static> NodeRef<T> {
     pub(crate) fn mark_canceled(&self) -> Option<Job> {
         let cbs = self.settle(Err(Error::canceled())).ok()?;
         let node = self.clone();
-        Some(Box::new(move || run_callbacks(&node, cbs, true)))
+        Some(Job::new(move || run_callbacks(&node, cbs, true)))
     }
 
     /// Folds the pending root `inner` into the pending root `self`: `inner`

@@ -479,7 +479,7 @@ pub(crate) fn call_now<U: 'static>(g: impl FnOnce() -> Promise<U> + 'static) -> 
         None => {
             let p3 = Node::<U>::alloc(HowToCancel::not());
             let out = p3.clone();
-            context::defer(Box::new(move || {
+            context::defer(context::Job::new(move || {
                 let p2 = protect(g);
                 become_(out, p2);
             }));
