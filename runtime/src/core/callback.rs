@@ -158,7 +158,7 @@ impl<T: 'static> Callback<T> {
     }
 
     /// Calls the callback, consuming it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn call(self, node: &NodeRef<T>) {
         let mut me = ManuallyDrop::new(self);
         // SAFETY: the slot is live (not called or dropped before), and
@@ -214,8 +214,18 @@ impl<T: 'static> Callbacks<T> {
         }
     }
 
-    #[inline]
+    /// Adds `cb` last. The first callback, by far the commonest, is a store
+    /// in place; the others go through [`Callbacks::push_more`].
+    #[inline(always)]
     pub(crate) fn push(&mut self, cb: Callback<T>) {
+        match &mut self.0 {
+            None => self.0 = Some(cb),
+            Some(_) => self.push_more(cb),
+        }
+    }
+
+    #[inline(never)]
+    fn push_more(&mut self, cb: Callback<T>) {
         match &mut self.0 {
             None => self.0 = Some(cb),
             Some(first) if first.vtable.many => {
@@ -249,7 +259,7 @@ impl<T: 'static> Callbacks<T> {
     }
 
     /// The single callback, or the list of several.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take(self) -> Taken<T> {
         match self.0 {
             None => Taken::None,

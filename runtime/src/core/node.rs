@@ -197,9 +197,9 @@ fn taken_error() -> Error {
 }
 
 impl<T: 'static> Node<T> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn alloc(cancel: HowToCancel) -> NodeRef<T> {
-        NodeRef::new(Node {
+        NodeRef::new_with(move || Node {
             st: RefCell::new(St::Pending(Pending {
                 callbacks: Callbacks::new(),
                 cancel,
@@ -214,7 +214,7 @@ impl<T: 'static> Node<T> {
 
     /// Sets the outcome of a pending root and takes its callbacks. Returns
     /// the outcome back if the node was not pending.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn settle(&self, outcome: Result<T, Error>) -> Result<Callbacks<T>, Result<T, Error>> {
         let Ok(mut st) = self.st.try_borrow_mut() else {
             // Borrowed by a running observer: it is resolved already.
@@ -347,7 +347,7 @@ impl<T: 'static> NodeRef<T> {
     }
 
     /// Attaches a callback to a root; runs it at once if already resolved.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add_callback(&self, cb: Callback<T>) {
         // A resolved node may be borrowed by an observer that is running
         // right now, so only pending nodes are borrowed mutably here.
@@ -427,15 +427,26 @@ impl<T: 'static> NodeRef<T> {
     /// becomes a forwarding pointer, its callbacks run first, and canceling
     /// `self` now cancels what `inner` waited on.
     pub(crate) fn absorb(&self, inner: &NodeRef<T>) {
-        let taken = {
+        // The pending state is taken apart in place, field by field: moving
+        // it out whole copied it through the stack with wide loads of
+        // narrow stores still in flight (a store-forwarding stall, the
+        // hottest instruction of the pause loop's `become_`).
+        let (callbacks, cancel) = {
             let mut st = inner.st.borrow_mut();
-            if !matches!(&*st, St::Pending(_)) {
+            let St::Pending(p) = &mut *st else {
                 return;
-            }
-            match std::mem::replace(&mut *st, St::Proxy(self.clone())) {
-                St::Pending(p) => p,
-                _ => unreachable!("checked pending above"),
-            }
+            };
+            let callbacks = if p.callbacks.is_empty() {
+                None
+            } else {
+                Some(std::mem::take(&mut p.callbacks))
+            };
+            let cancel = std::mem::replace(&mut p.cancel, HowToCancel::not());
+            // SAFETY: what is left of the pending state owns nothing (no
+            // callback, no link), so overwriting it without a drop leaks
+            // nothing (as in `settle`).
+            unsafe { std::ptr::write(&mut *st, St::Proxy(self.clone())) };
+            (callbacks, cancel)
         };
         if inner.is_shared() && !self.is_shared() {
             self.header().vtable.set(inner.header().vtable.get());
@@ -446,8 +457,10 @@ impl<T: 'static> NodeRef<T> {
             let mut st = self.st.borrow_mut();
             match &mut *st {
                 St::Pending(p) => {
-                    p.callbacks.prepend(taken.callbacks);
-                    Some(std::mem::replace(&mut p.cancel, taken.cancel))
+                    if let Some(front) = callbacks {
+                        p.callbacks.prepend(front);
+                    }
+                    Some(std::mem::replace(&mut p.cancel, cancel))
                 }
                 _ => None,
             }
@@ -549,7 +562,7 @@ impl<T: 'static> NodeRef<T> {
 
 /// Runs the callbacks of a node that just resolved: cancel callbacks first
 /// (when it was canceled), then the regular ones, each in attachment order.
-#[inline]
+#[inline(always)]
 pub(crate) fn run_callbacks<T: 'static>(node: &NodeRef<T>, cbs: Callbacks<T>, canceled: bool) {
     match cbs.take() {
         Taken::None => {}

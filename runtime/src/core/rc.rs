@@ -104,9 +104,22 @@ unsafe fn release<T: 'static>(h: NonNull<Header>) {
 
 impl<T: 'static> NodeRef<T> {
     /// Moves `node` into a fresh allocation with a count of one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(node: Node<T>) -> NodeRef<T> {
+        NodeRef::new_with(move || node)
+    }
+
+    /// A fresh allocation with a count of one, holding the node `make`
+    /// builds. The node is made *after* the block is allocated: a value
+    /// built before a call must be kept on the stack across it and copied
+    /// over afterwards, with wide loads of narrow stores still in flight
+    /// (a store-forwarding stall, which a profile of the pause loop showed
+    /// as the hottest instruction of `pause` and `bind`). Built after the
+    /// call, it is written straight into the block.
+    #[inline(always)]
+    pub(crate) fn new_with(make: impl FnOnce() -> Node<T>) -> NodeRef<T> {
         let ptr = freelist::alloc(Layout::new::<NodeBox<T>>(), true).cast::<NodeBox<T>>();
+        let node = make();
         let header = Header {
             count: Cell::new(1),
             resolvers: Cell::new(0),
