@@ -103,12 +103,6 @@ unsafe fn release<T: 'static>(h: NonNull<Header>) {
 }
 
 impl<T: 'static> NodeRef<T> {
-    /// Moves `node` into a fresh allocation with a count of one.
-    #[inline(always)]
-    pub(crate) fn new(node: Node<T>) -> NodeRef<T> {
-        NodeRef::new_with(move || node)
-    }
-
     /// A fresh allocation with a count of one, holding the node `make`
     /// builds. The node is made *after* the block is allocated: a value
     /// built before a call must be kept on the stack across it and copied
