@@ -25,9 +25,20 @@ use std::ptr::{self, NonNull};
 const WORDS: usize = 4;
 type Slot = [usize; WORDS];
 
+/// A word of the slot: possibly uninitialised (a closure smaller than the
+/// slot, or with padding, leaves bytes unwritten).
+type Word = MaybeUninit<usize>;
+
+/// How a callback is called: with the four words of its slot *by value*,
+/// in registers. Passing a pointer to the slot instead made the closure
+/// be read back with wide loads right after the caller had moved the slot
+/// with narrow stores, a store-forwarding stall that was the hottest
+/// instruction of the pause loop; the words are in registers already.
+type CallFn<T> = unsafe fn(Word, Word, Word, Word, &NodeRef<T>);
+
 struct VTable<T: 'static> {
     /// Moves the closure out of the slot and calls it.
-    call: unsafe fn(*mut Slot, &NodeRef<T>),
+    call: CallFn<T>,
     /// Drops the closure in the slot without calling it.
     drop: unsafe fn(*mut Slot),
     /// Runs only when the promise ends canceled, before the others.
@@ -37,12 +48,7 @@ struct VTable<T: 'static> {
 }
 
 impl<T: 'static> VTable<T> {
-    const fn new(
-        call: unsafe fn(*mut Slot, &NodeRef<T>),
-        drop: unsafe fn(*mut Slot),
-        cancel: bool,
-        many: bool,
-    ) -> Self {
+    const fn new(call: CallFn<T>, drop: unsafe fn(*mut Slot), cancel: bool, many: bool) -> Self {
         VTable {
             call,
             drop,
@@ -69,8 +75,9 @@ impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Inline<T, F> {
 
     // SAFETY (both): the slot holds a live `F`, written by `Callback::new`;
     // each is called at most once, and `Callback` forgets the slot after.
-    unsafe fn call(slot: *mut Slot, node: &NodeRef<T>) {
-        let f = unsafe { ptr::read(slot as *mut F) };
+    unsafe fn call(a: Word, b: Word, c: Word, d: Word, node: &NodeRef<T>) {
+        let slot = [a, b, c, d];
+        let f = unsafe { ptr::read(slot.as_ptr() as *const F) };
         f(node)
     }
     unsafe fn drop(slot: *mut Slot) {
@@ -94,9 +101,9 @@ impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Boxed<T, F> {
 
     // SAFETY (both): the slot holds a pointer to a live `F` in a block from
     // `boxed`; the block is given back exactly once, after the closure left it.
-    unsafe fn call(slot: *mut Slot, node: &NodeRef<T>) {
+    unsafe fn call(a: Word, _: Word, _: Word, _: Word, node: &NodeRef<T>) {
         let f = unsafe {
-            let p = ptr::read(slot as *mut NonNull<F>);
+            let p = NonNull::new_unchecked(a.assume_init() as *mut F);
             let f = ptr::read(p.as_ptr());
             freelist::dealloc(p.cast(), Layout::new::<F>(), false);
             f
@@ -160,10 +167,13 @@ impl<T: 'static> Callback<T> {
     /// Calls the callback, consuming it.
     #[inline(always)]
     pub(crate) fn call(self, node: &NodeRef<T>) {
-        let mut me = ManuallyDrop::new(self);
+        let me = ManuallyDrop::new(self);
         // SAFETY: the slot is live (not called or dropped before), and
         // `ManuallyDrop` keeps `Drop` from touching it after the call.
-        unsafe { (me.vtable.call)(me.slot.as_mut_ptr(), node) }
+        unsafe {
+            let [a, b, c, d] = ptr::read(me.slot.as_ptr() as *const [Word; WORDS]);
+            (me.vtable.call)(a, b, c, d, node)
+        }
     }
 }
 
@@ -180,7 +190,7 @@ struct Many<T>(PhantomData<T>);
 impl<T: 'static> Many<T> {
     const TABLE: VTable<T> = VTable::new(Self::call, Self::drop, false, true);
 
-    unsafe fn call(_: *mut Slot, _: &NodeRef<T>) {
+    unsafe fn call(_: Word, _: Word, _: Word, _: Word, _: &NodeRef<T>) {
         unreachable!("a callback list is taken apart, never called")
     }
     // SAFETY: the slot holds a live `FreeVec<Callback<T>>`.

@@ -17,10 +17,19 @@ type Notifier = Rc<dyn Fn(usize)>;
 
 /// The paused queue and what goes with it, in one thread-local: `pause` and
 /// `wakeup_paused` run once per turn of a pause loop, so every access counts.
+///
+/// The queue is double-buffered: `pause` pushes onto `bufs[cur]`; a wakeup
+/// flips `cur` and walks the other buffer in place, so the pauses its
+/// callbacks make go to the next wakeup. Nothing is moved: swapping the
+/// vectors themselves copied them with wide loads of just-written lengths,
+/// a store-forwarding stall in every turn of a pause loop.
 struct Paused {
-    queue: RefCell<Vec<NodeRef<()>>>,
-    /// The previous queue, kept to reuse its allocation.
-    spare: RefCell<Vec<NodeRef<()>>>,
+    bufs: [RefCell<Vec<NodeRef<()>>>; 2],
+    /// The buffer `pause` pushes onto (0 or 1).
+    cur: Cell<usize>,
+    /// A wakeup is walking the other buffer: a nested wakeup (from a
+    /// callback) must not flip the buffers under it.
+    waking: Cell<bool>,
     /// Pauses made since the last wakeup; non-zero exactly when the queue
     /// is not empty (both are reset together).
     count: Cell<usize>,
@@ -31,8 +40,9 @@ struct Paused {
 thread_local! {
     static PAUSED: Paused = const {
         Paused {
-            queue: RefCell::new(Vec::new()),
-            spare: RefCell::new(Vec::new()),
+            bufs: [RefCell::new(Vec::new()), RefCell::new(Vec::new())],
+            cur: Cell::new(0),
+            waking: Cell::new(false),
             count: Cell::new(0),
             has_notifier: Cell::new(false),
             notifier: RefCell::new(None),
@@ -51,7 +61,7 @@ thread_local! {
 pub fn pause() -> Promise<()> {
     let node = Node::alloc(HowToCancel::this());
     let notify = PAUSED.with(|q| {
-        q.queue.borrow_mut().push(node.clone());
+        q.bufs[q.cur.get()].borrow_mut().push(node.clone());
         let n = q.count.get() + 1;
         q.count.set(n);
         if q.has_notifier.get() {
@@ -77,25 +87,49 @@ pub fn wakeup_paused() {
             return;
         }
         q.count.set(0);
-        // The queue is swapped for the spare allocation, so pauses made by
-        // the callbacks below wait for the next call.
-        let mut batch = q.queue.replace(q.spare.take());
-        let len = batch.len();
-        let base = batch.as_ptr();
-        // The loop takes over the nodes: the vector forgets them first, so a
-        // panic escaping a callback leaks the rest instead of freeing twice.
-        // SAFETY: `batch` is local and not resized until the loop ends, so
-        // its buffer stays valid, and each of the `len` slots is read once.
-        unsafe { batch.set_len(0) };
-        for i in 0..len {
-            let node = unsafe { std::ptr::read(base.add(i)) };
+        if q.waking.get() {
+            return wakeup_nested(q);
+        }
+        let i = q.cur.get();
+        q.cur.set(1 - i);
+        q.waking.set(true);
+        struct Waking<'a>(&'a Cell<bool>);
+        impl Drop for Waking<'_> {
+            fn drop(&mut self) {
+                self.0.set(false);
+            }
+        }
+        let _waking = Waking(&q.waking);
+        let (base, len) = {
+            let mut batch = q.bufs[i].borrow_mut();
+            let len = batch.len();
+            // The loop takes over the nodes: the vector forgets them first,
+            // so a panic escaping a callback leaks the rest instead of
+            // freeing them twice.
+            // SAFETY: nothing is dropped or exposed; the slots stay as they
+            // are until the loop below reads each of them once.
+            unsafe { batch.set_len(0) };
+            (batch.as_ptr(), len)
+        };
+        // SAFETY: buffer `i` is not pushed to or resized until the loop ends:
+        // `pause` pushes onto the other one, and a nested wakeup does not
+        // flip them (`waking`); so `base` stays valid for `len` reads.
+        for k in 0..len {
+            let node = unsafe { std::ptr::read(base.add(k)) };
             // A canceled pause is already resolved: resolving it is a no-op.
             let _ = node.into_root().resolve(Ok(()));
         }
-        // Keep the emptied allocation for the swap after next (a nested
-        // call may have left one there already; either will do).
-        q.spare.replace(batch);
     });
+}
+
+/// A wakeup called from a callback of a running wakeup: takes the pauses
+/// made since (the current buffer) without flipping the buffers.
+#[cold]
+fn wakeup_nested(q: &Paused) {
+    let batch = std::mem::take(&mut *q.bufs[q.cur.get()].borrow_mut());
+    for node in batch {
+        let _ = node.into_root().resolve(Ok(()));
+    }
 }
 
 /// How many pauses were made since the last [`wakeup_paused`] (Lwt's
@@ -118,7 +152,7 @@ pub fn register_pause_notifier(f: impl Fn(usize) + 'static) {
 pub fn abandon_paused() {
     let q = PAUSED.with(|q| {
         q.count.set(0);
-        std::mem::take(&mut *q.queue.borrow_mut())
+        std::mem::take(&mut *q.bufs[q.cur.get()].borrow_mut())
     });
     drop(q);
 }
