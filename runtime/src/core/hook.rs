@@ -71,7 +71,10 @@ pub(crate) fn guarded(f: impl FnOnce()) {
 }
 
 /// Calls user code that returns a promise; a panic becomes a rejected promise.
-#[inline]
+///
+/// Always inlined: `catch_unwind` moves the closure into its own frame, and
+/// out of line that was a copy of a just-built closure through the stack
+/// (a store-forwarding stall) on every bind of a resolved promise.
 pub(crate) fn protect<U: 'static>(f: impl FnOnce() -> Promise<U>) -> Promise<U> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(p) => p,
