@@ -91,6 +91,10 @@ pub(crate) struct Header {
     /// dependents), shared with the plans that list the node as a
     /// producer; made by the first such plan.
     changed: OnceCell<Rc<Cell<u64>>>,
+    /// Whether a plan lists this node: its drop then moves the generation,
+    /// so that no plan reaches it by address once it is gone (see
+    /// `Planned::ptr`).
+    in_plan: Cell<bool>,
 }
 
 impl Header {
@@ -108,6 +112,7 @@ impl Header {
             anchors: RefCell::new(Vec::new()),
             plan: Cell::new(None),
             changed: OnceCell::new(),
+            in_plan: Cell::new(false),
         }
     }
 
@@ -209,6 +214,12 @@ impl Header {
 impl Drop for Header {
     fn drop(&mut self) {
         let _ = ENGINE.try_with(|en| en.live.set(en.live.get().saturating_sub(1)));
+        if self.in_plan.get() {
+            // The plans that list this node hold its address: they must not
+            // be followed any more (a running step stops following its plan
+            // before the next node).
+            bump_gen();
+        }
         if let Some(r) = self.retained.get_mut().take() {
             dispose(r);
         }
@@ -236,6 +247,11 @@ pub(crate) trait Node: 'static {
     /// Recomputes the node in the step `cur` unless it already ran in it or
     /// is stopped (for plans: one dynamic call per node instead of two).
     fn run_in(self: Rc<Self>, cur: u64);
+    /// The node's fused update, for plans (see [`Updater`]); `None` runs
+    /// it with `run_in`.
+    fn fused(&self) -> Option<Fused> {
+        None
+    }
     /// Forgets the occurrence of the step that is ending (events only).
     fn clear(&self) {}
     /// Whether the node has an occurrence in the running step (events only).
@@ -642,6 +658,15 @@ pub(crate) struct Plan {
 /// One node of a plan.
 struct Planned {
     node: Weak<dyn Node>,
+    /// Its fused update, if it has one (copied from the node: it changes
+    /// only with the generation).
+    fused: Option<Fused>,
+    /// The node's address, for `fused`. While the plan's generation is the
+    /// graph's, the node is alive: a planned node's drop moves the
+    /// generation (`Header::in_plan`). So a step that follows its plan calls
+    /// the fused update with this, without upgrading `node` (the fused
+    /// update takes its own strong reference for the call).
+    ptr: *const (),
     /// Its first producer's cell (every planned node has one: the node it
     /// was reached from), checked without indexing.
     first: Rc<Cell<u64>>,
@@ -759,8 +784,11 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
         };
         let from = plan.cells.len() as u32;
         plan.cells.extend(ps);
+        n.header().in_plan.set(true);
         planned.push(Planned {
             node: Rc::downgrade(n),
+            fused: n.fused(),
+            ptr: Rc::as_ptr(n) as *const (),
             first,
             more: (from, plan.cells.len() as u32),
         });
@@ -793,9 +821,19 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
                 }
                 next.set(next.get() + 1);
                 if due(p) {
-                    if let Some(n) = p.node.upgrade() {
-                        ran.set(ran.get() + 1);
-                        n.run_in(cur);
+                    ran.set(ran.get() + 1);
+                    match p.fused {
+                        // SAFETY: the plan's generation is the graph's
+                        // (checked just above), so the node at `p.ptr` is
+                        // alive (a planned node's drop moves the
+                        // generation) and `f` is its fused update
+                        // (replacing a function moves the generation too).
+                        Some(f) => unsafe { f(p.ptr, cur) },
+                        None => {
+                            if let Some(n) = p.node.upgrade() {
+                                n.run_in(cur);
+                            }
+                        }
                     }
                 }
             }
@@ -925,30 +963,81 @@ fn drain_after() {
     }
 }
 
-/// Drops `b` without recursing: dropping the last handle on a long chain of
-/// derived nodes would otherwise drop each producer from inside the drop of
-/// its consumer, one stack frame per node.
 /// The update function of a derived node (event or signal), and the rules
 /// for letting go of it: it holds the node's producers, so it is dropped when
 /// the node stops — but not while it runs (then after it returns) — and always
 /// through [`dispose`], so that a long chain is freed without deep recursion.
-pub(crate) struct Updater<N: 'static>(RefCell<Option<UpdateFn<N>>>);
+///
+/// It also keeps, for the plans (see [`Plan`]), the node's *fused* update:
+/// one function, made for the node's type and the function's concrete type
+/// together, that does what `Node::run_in` does and calls the function
+/// statically (inlined). A plan calls it through one function pointer, where
+/// `run_in` costs two dynamic calls per node (the node's `run_in`, then the
+/// boxed function), each with its own frame, borrow and checks: on a graph
+/// of small functions (a `map` is a multiplication) that bookkeeping was
+/// most of the step.
+pub(crate) struct Updater<N: 'static> {
+    f: RefCell<Option<UpdateFn<N>>>,
+    /// `run_fused::<N, F>` when `f` was given as an `F` by [`Updater::with`]
+    /// and not replaced since.
+    fused: Cell<Option<Fused>>,
+}
 
 /// A derived node's update function.
 pub(crate) type UpdateFn<N> = Box<dyn FnMut(&Rc<N>)>;
 
+/// A node's fused update (see [`Updater`]): `run_in` for the node behind
+/// the pointer, in the step given.
+///
+/// Calling it is `unsafe`: the pointer must be the address of a live node
+/// (whose value is not being dropped) of the type the function was made
+/// for, that is the one whose [`Node::fused`] returned it; the function
+/// holds a strong reference of its own while it runs.
+pub(crate) type Fused = unsafe fn(*const (), u64);
+
+/// The node types that keep their update function in an [`Updater`].
+pub(crate) trait Updated: Node + Sized {
+    fn updater(&self) -> &Updater<Self>;
+}
+
 impl<N: 'static> Updater<N> {
     pub(crate) fn new(f: Option<UpdateFn<N>>) -> Updater<N> {
-        Updater(RefCell::new(f))
+        Updater {
+            f: RefCell::new(f),
+            fused: Cell::new(None),
+        }
+    }
+
+    /// The updater of a node whose update function is `f`, with its fused
+    /// update.
+    pub(crate) fn with<F: FnMut(&Rc<N>) + 'static>(f: F) -> Updater<N>
+    where
+        N: Updated,
+    {
+        Updater {
+            f: RefCell::new(Some(Box::new(f))),
+            fused: Cell::new(Some(run_fused::<N, F> as Fused)),
+        }
+    }
+
+    /// The fused update, if the function is still the one it was made for.
+    #[inline]
+    pub(crate) fn fused(&self) -> Option<Fused> {
+        self.fused.get()
     }
 
     pub(crate) fn set(&self, f: UpdateFn<N>) {
-        *self.0.borrow_mut() = Some(f);
+        // The fused update is made for the function's type: gone with it.
+        // A plan may have copied it, so plans must be remade too.
+        if self.fused.take().is_some() {
+            bump_gen();
+        }
+        *self.f.borrow_mut() = Some(f);
     }
 
     /// Drops the function now, unless it is running (`run` drops it then).
     pub(crate) fn release(&self) {
-        let f = self.0.try_borrow_mut().ok().and_then(|mut slot| slot.take());
+        let f = self.f.try_borrow_mut().ok().and_then(|mut slot| slot.take());
         if let Some(f) = f {
             dispose(Box::new(f));
         }
@@ -957,7 +1046,7 @@ impl<N: 'static> Updater<N> {
     /// Runs the function on `node`; drops it after if the node stopped.
     #[inline(always)]
     pub(crate) fn run(&self, node: &Rc<N>, stopped: &Cell<bool>) {
-        let mut slot = self.0.borrow_mut();
+        let mut slot = self.f.borrow_mut();
         let Some(f) = slot.as_mut() else { return };
         // If `f` panics, unwinding releases the borrow and leaves `f` in
         // place: the step goes on (see `drain_queue`), the node stays usable.
@@ -976,14 +1065,57 @@ impl<N: 'static> Updater<N> {
     }
 }
 
+/// The fused update of a node of type `N` whose function is an `F` (see
+/// [`Updater`]): the same as `N::run_in`, with `F` called statically.
+///
+/// # Safety
+///
+/// `node` is the address of the value of a live `Rc<N>` (strong count above
+/// zero) whose updater was made by `Updater::with::<F>` and whose function
+/// was not replaced since (`set` clears `fused`).
+unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), cur: u64) {
+    let node = node as *const N;
+    // SAFETY: `node` is the address `Rc::as_ptr` gave for a live `Rc<N>` (or
+    // for an `Rc<dyn Node>` made from one by unsized coercion: the same
+    // address). Our own strong reference keeps the node alive until this
+    // returns, even if the function drops every other handle on it.
+    let me: Rc<N> = unsafe {
+        Rc::increment_strong_count(node);
+        Rc::from_raw(node)
+    };
+    let h = me.header();
+    if h.stamp.get() == cur || h.stopped.get() {
+        return;
+    }
+    h.stamp.set(cur);
+    let upd = me.updater();
+    let mut slot = upd.f.borrow_mut();
+    let Some(b) = slot.as_mut() else { return };
+    // SAFETY: `fused` is set only together with a function of type `F`
+    // (`with`), and cleared by `set` when it is replaced; `release` empties
+    // the slot instead (checked just above). So the box holds an `F`, and
+    // the slot's borrow makes this the only reference to it.
+    let f = unsafe { &mut *(&mut **b as *mut dyn FnMut(&Rc<N>) as *mut F) };
+    // A panic unwinds through here as through `run`: the borrow is released,
+    // the function stays in place.
+    f(&me);
+    drop(slot);
+    if h.stopped.get() {
+        upd.release_cold();
+    }
+}
+
 impl<N: 'static> Drop for Updater<N> {
     fn drop(&mut self) {
-        if let Some(f) = self.0.get_mut().take() {
+        if let Some(f) = self.f.get_mut().take() {
             dispose(Box::new(f));
         }
     }
 }
 
+/// Drops `b` without recursing: dropping the last handle on a long chain of
+/// derived nodes would otherwise drop each producer from inside the drop of
+/// its consumer, one stack frame per node.
 pub(crate) fn dispose(b: Box<dyn Any>) {
     let queued = ENGINE.try_with(|en| {
         en.graveyard.borrow_mut().push(b);
