@@ -193,8 +193,8 @@ impl<T: 'static> Sender<T> {
             return Err(Error::invalid_argument(IN_STEP));
         }
         if !self.node.h.stopped.get() {
-            let n = self.node.clone();
-            graph::run_step_from(&*self.node, move || n.emit(v));
+            let n = &self.node;
+            graph::run_step_from(&**n, move || n.emit(v));
         }
         Ok(())
     }

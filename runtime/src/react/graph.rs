@@ -311,11 +311,14 @@ pub(crate) fn raise_rank(n: &Rc<dyn Node>, r: u32) -> bool {
 struct Hot {
     /// The id of the running step; 0 outside steps.
     current: Cell<u64>,
-    /// The graph's generation: bumped whenever an edge is added or a rank
-    /// changes, that is whenever a cached [`Plan`] may become wrong.
+    /// The graph's generation: bumped whenever an edge is added, a rank
+    /// changes, a planned node is freed or an update function replaced,
+    /// that is whenever a cached [`Plan`] may become wrong.
     gen: Cell<u64>,
     /// The generation of the plan that runs the current step, or 0: while
-    /// it equals `gen`, `schedule_deps` only records changes.
+    /// it is set, `schedule_deps` only records changes. It is set only to
+    /// the current generation, and cleared when the generation moves, so it
+    /// is either 0 or `gen`.
     planned: Cell<u64>,
 }
 
@@ -349,10 +352,11 @@ fn set_planned(gen: u64) {
     HOT.with(|h| h.planned.set(gen));
 }
 
-/// Whether a plan runs the step: its generation is the graph's.
+/// Whether a plan runs the step: its generation is the graph's (`planned`
+/// is cleared whenever the generation moves, see [`bump_gen`]).
 #[inline(always)]
 fn following_plan() -> bool {
-    HOT.with(|h| h.planned.get() == h.gen.get())
+    HOT.with(|h| h.planned.get() != 0)
 }
 
 struct Engine {
@@ -413,7 +417,12 @@ impl Engine {
 }
 
 fn bump_gen() {
-    let _ = HOT.try_with(|h| h.gen.set(h.gen.get() + 1));
+    let _ = HOT.try_with(|h| {
+        h.gen.set(h.gen.get() + 1);
+        // A plan running the step was made in the previous generation: it
+        // is not followed any more (one load to check, in `following_plan`).
+        h.planned.set(0);
+    });
 }
 
 /// Whether an update step is running on this thread.
@@ -552,7 +561,11 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
                     p.order = None;
                 }
                 if let Some(s) = src {
-                    s.header().plan.set(Some(p));
+                    // The slot is empty (`take_plan` took the plan out, and
+                    // only this step's primitive would put one back).
+                    if let Some(old) = s.header().plan.replace(Some(p)) {
+                        drop_plan(old);
+                    }
                 }
             }
         }
@@ -653,18 +666,20 @@ pub(crate) struct Plan {
     /// The producers' `changed` cells but the first, `Planned::more`
     /// indexes here.
     cells: Vec<Rc<Cell<u64>>>,
+    /// The nodes of `order`, weakly, in the same order: for those without a
+    /// fused update, and to hand the rest of a step to the queue.
+    nodes: Vec<Weak<dyn Node>>,
 }
 
 /// One node of a plan.
 struct Planned {
-    node: Weak<dyn Node>,
     /// Its fused update, if it has one (copied from the node: it changes
     /// only with the generation).
     fused: Option<Fused>,
     /// The node's address, for `fused`. While the plan's generation is the
     /// graph's, the node is alive: a planned node's drop moves the
     /// generation (`Header::in_plan`). So a step that follows its plan calls
-    /// the fused update with this, without upgrading `node` (the fused
+    /// the fused update with this, without upgrading its `Plan::nodes` entry (the fused
     /// update takes its own strong reference for the call).
     ptr: *const (),
     /// Its first producer's cell (every planned node has one: the node it
@@ -697,11 +712,13 @@ fn take_plan_slow(src: &dyn Node, gen: u64, p: Option<Box<Plan>>) -> Option<Box<
             seen: 0,
             order: None,
             cells: Vec::new(),
+            nodes: Vec::new(),
         }),
     };
     if p.gen != gen {
         p.order = None;
         p.cells.clear();
+        p.nodes.clear();
         if p.seen == gen {
             p.gen = gen;
             build_plan(src, &mut p);
@@ -715,6 +732,11 @@ fn take_plan_slow(src: &dyn Node, gen: u64, p: Option<Box<Plan>>) -> Option<Box<
         h.plan.set(Some(p));
         None
     }
+}
+
+#[cold]
+fn drop_plan(p: Box<Plan>) {
+    drop(p);
 }
 
 /// Fills `plan` with the nodes `src` reaches, in the order the queue would
@@ -785,8 +807,8 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
         let from = plan.cells.len() as u32;
         plan.cells.extend(ps);
         n.header().in_plan.set(true);
+        plan.nodes.push(Rc::downgrade(n));
         planned.push(Planned {
-            node: Rc::downgrade(n),
             fused: n.fused(),
             ptr: Rc::as_ptr(n) as *const (),
             first,
@@ -816,6 +838,8 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
         // panicking node has already put its update function back.
         let r = catch_unwind(AssertUnwindSafe(|| {
             while let Some(p) = order.get(next.get()) {
+                // The graph may have changed in the node that ran last, or
+                // before the walk (in the primitive's update).
                 if !following_plan() {
                     return false;
                 }
@@ -830,7 +854,7 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
                         // (replacing a function moves the generation too).
                         Some(f) => unsafe { f(p.ptr, cur) },
                         None => {
-                            if let Some(n) = p.node.upgrade() {
+                            if let Some(n) = plan.nodes[next.get() - 1].upgrade() {
                                 n.run_in(cur);
                             }
                         }
@@ -848,9 +872,9 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
     if !finished {
         // The queue takes over: queue what is due and not run yet.
         set_planned(0);
-        for p in &order[next.get()..] {
+        for (p, w) in order.iter().zip(&plan.nodes).skip(next.get()) {
             if due(p) {
-                if let Some(n) = p.node.upgrade() {
+                if let Some(n) = w.upgrade() {
                     if !n.header().stopped.get() {
                         en.schedule(n);
                     }

@@ -211,9 +211,8 @@ impl<T: 'static> Setter<T> {
         if n.h.stopped.get() || (n.eq)(&n.value.borrow(), &v) {
             return Ok(());
         }
-        let n = n.clone();
         // Equality was just checked: the step sets the value as it is.
-        graph::run_step_from(&*self.node, move || n.set_changed(v));
+        graph::run_step_from(&**n, move || n.set_changed(v));
         Ok(())
     }
 
