@@ -546,8 +546,7 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
             None => contain(init),
             Some(mut p) => {
                 set_planned(p.gen);
-                contain(init);
-                let ran = run_plan(en, &p, id);
+                let ran = run_plan(en, &p, id, init);
                 // A step that followed its plan to the end queued nothing
                 // (queueing ends the plan's run), not even delayed nodes
                 // (plans do not reach them).
@@ -673,14 +672,16 @@ pub(crate) struct Plan {
 
 /// One node of a plan.
 struct Planned {
-    /// Its fused update, if it has one (copied from the node: it changes
-    /// only with the generation).
-    fused: Option<Fused>,
-    /// The node's address, for `fused`. While the plan's generation is the
-    /// graph's, the node is alive: a planned node's drop moves the
-    /// generation (`Header::in_plan`). So a step that follows its plan calls
-    /// the fused update with this, without upgrading its `Plan::nodes` entry (the fused
-    /// update takes its own strong reference for the call).
+    /// Its fused update (copied from the node: it changes only with the
+    /// generation), or [`run_weak`] for a node that has none.
+    run: Fused,
+    /// What `run` takes: the node's address for a fused update, the address
+    /// of its `Plan::nodes` entry for `run_weak`. While the plan's
+    /// generation is the graph's, the node is alive: a planned node's drop
+    /// moves the generation (`Header::in_plan`). So a step that follows its
+    /// plan calls the fused update with this, without upgrading a weak
+    /// reference (the fused update takes its own strong reference for the
+    /// call).
     ptr: *const (),
     /// Its first producer's cell (every planned node has one: the node it
     /// was reached from), checked without indexing.
@@ -796,8 +797,11 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
             }
         }
     }
+    // `Plan::nodes` first: the nodes without a fused update are run
+    // through their entry there, by address.
+    plan.nodes.extend(order.iter().map(Rc::downgrade));
     let mut planned = Vec::with_capacity(order.len());
-    for (n, ps) in order.iter().zip(producers) {
+    for ((n, ps), w) in order.iter().zip(producers).zip(&plan.nodes) {
         let mut ps = ps.into_iter();
         let Some(first) = ps.next() else {
             // Cannot happen (a node is planned because it was reached),
@@ -807,10 +811,13 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
         let from = plan.cells.len() as u32;
         plan.cells.extend(ps);
         n.header().in_plan.set(true);
-        plan.nodes.push(Rc::downgrade(n));
+        let (run, ptr) = match n.fused() {
+            Some(f) => (f, Rc::as_ptr(n) as *const ()),
+            None => (run_weak as Fused, w as *const Weak<dyn Node> as *const ()),
+        };
         planned.push(Planned {
-            fused: n.fused(),
-            ptr: Rc::as_ptr(n) as *const (),
+            run,
+            ptr,
             first,
             more: (from, plan.cells.len() as u32),
         });
@@ -818,12 +825,29 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
     plan.order = Some(planned);
 }
 
+/// The plan's way to run a node without a fused update: `run_in` through
+/// its weak reference.
+///
+/// # Safety
+///
+/// `w` is the address of a live `Weak<dyn Node>`.
+unsafe fn run_weak(w: *const (), cur: u64) {
+    // SAFETY: the caller's promise.
+    let w = unsafe { &*(w as *const Weak<dyn Node>) };
+    if let Some(n) = w.upgrade() {
+        n.run_in(cur);
+    }
+}
+
 /// Runs the nodes of the step `cur` that have a changed producer, in the
 /// plan's order (see [`Plan`]); hands the rest of the step to the queue if
 /// the graph changes on the way. Returns how many nodes ran if the whole
 /// step followed the plan.
-fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
-    let order = plan.order.as_deref()?;
+fn run_plan(en: &Engine, plan: &Plan, cur: u64, init: impl FnOnce()) -> Option<usize> {
+    let Some(order) = plan.order.as_deref() else {
+        contain(init);
+        return None;
+    };
     let cells = &plan.cells[..];
     let due = |p: &Planned| {
         p.first.get() == cur
@@ -833,10 +857,15 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
     };
     let next = Cell::new(0usize);
     let ran = Cell::new(0usize);
+    // The primitive's update runs under the walk's landing pad, once.
+    let init = Cell::new(Some(init));
     let finished = loop {
         // One landing pad for the whole walk, as in `drain_queue`: a
         // panicking node has already put its update function back.
         let r = catch_unwind(AssertUnwindSafe(|| {
+            if let Some(init) = init.take() {
+                init();
+            }
             while let Some(p) = order.get(next.get()) {
                 // The graph may have changed in the node that ran last, or
                 // before the walk (in the primitive's update).
@@ -846,19 +875,13 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
                 next.set(next.get() + 1);
                 if due(p) {
                     ran.set(ran.get() + 1);
-                    match p.fused {
-                        // SAFETY: the plan's generation is the graph's
-                        // (checked just above), so the node at `p.ptr` is
-                        // alive (a planned node's drop moves the
-                        // generation) and `f` is its fused update
-                        // (replacing a function moves the generation too).
-                        Some(f) => unsafe { f(p.ptr, cur) },
-                        None => {
-                            if let Some(n) = plan.nodes[next.get() - 1].upgrade() {
-                                n.run_in(cur);
-                            }
-                        }
-                    }
+                    // SAFETY: the plan's generation is the graph's (checked
+                    // just above), so the node at `p.ptr` is alive (a planned
+                    // node's drop moves the generation) and `p.run` is its
+                    // fused update (replacing a function moves the
+                    // generation too), or `run_weak` with `p.ptr` pointing
+                    // into `plan.nodes`, which `plan` keeps.
+                    unsafe { (p.run)(p.ptr, cur) };
                 }
             }
             // The last node may have changed the graph too.
