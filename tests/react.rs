@@ -498,6 +498,22 @@ fn signal_lifting_l3_to_l6() {
 }
 
 #[test]
+fn signal_merge_folds_left_to_right_over_nodes_and_constants() {
+    // Only nodes (the merge reads the nodes directly) and a constant in the
+    // middle (it tells constants from nodes): the same fold, in order.
+    let (a, set_a) = s::create(1);
+    let (b, set_b) = s::create(2);
+    let c = s::const_(3);
+    let cat = |acc: Vec<i32>, x: &i32| [acc, vec![*x]].concat();
+    let nodes = s::merge(cat, vec![0], [&a, &b, &a]);
+    let mixed = s::merge(cat, vec![0], [&a, &c, &b]);
+    assert_eq!((nodes.value(), mixed.value()), (vec![0, 1, 2, 1], vec![0, 1, 3, 2]));
+    set_a.set(4);
+    set_b.set(5);
+    assert_eq!((nodes.value(), mixed.value()), (vec![0, 4, 5, 4], vec![0, 4, 3, 5]));
+}
+
+#[test]
 fn signal_merge_and_app() {
     let (a, set_a) = s::create(1);
     let b = s::const_(2);

@@ -817,24 +817,42 @@ pub fn merge_eq<A: Clone + 'static, T: 'static, S: Borrow<Signal<T>>>(
     signals: impl IntoIterator<Item = S>,
 ) -> Signal<A> {
     let sigs: Vec<Signal<T>> = signals.into_iter().map(|s| s.borrow().clone()).collect();
-    let mut compute = move |sigs: &[Signal<T>]| {
-        let mut acc = init.clone();
-        for s in sigs {
-            acc = s.with_value(|v| f(acc, v));
-        }
-        acc
-    };
-    let first = compute(&sigs);
+    let mut first = init.clone();
+    for s in &sigs {
+        first = s.with_value(|v| f(first, v));
+    }
     let producers: Vec<&dyn Node> = sigs.iter().filter_map(Signal::dyn_node).collect();
     if producers.is_empty() {
         return const_signal(first);
     }
-    let sigs2 = sigs.clone();
     let eq = Rc::new(eq);
     let same = eq.clone();
+    if producers.len() == sigs.len() {
+        // No constant among them (the usual case): fold over the nodes'
+        // values directly, without telling constants from nodes at every
+        // step.
+        let nodes: Vec<Rc<SNode<T>>> = sigs
+            .iter()
+            .filter_map(|s| match &s.0 {
+                SRepr::Node(n) => Some(n.clone()),
+                SRepr::Const(_) => None,
+            })
+            .collect();
+        return derive(eq, first, &producers, move |me| {
+            let mut acc = init.clone();
+            for n in &nodes {
+                acc = f(acc, &n.value.borrow());
+            }
+            me.set_eq(acc, &*same);
+        });
+    }
+    let sigs2 = sigs.clone();
     derive(eq, first, &producers, move |me| {
-        let v = compute(&sigs2);
-        me.set_eq(v, &*same);
+        let mut acc = init.clone();
+        for s in &sigs2 {
+            acc = s.with_value(|v| f(acc, v));
+        }
+        me.set_eq(acc, &*same);
     })
 }
 
