@@ -1120,7 +1120,8 @@ impl<N: 'static> Updater<N> {
 }
 
 /// The fused update of a node of type `N` whose function is an `F` (see
-/// [`Updater`]): the same as `N::run_in`, with `F` called statically.
+/// [`Updater`]): what `N::run_in` does for a plan, with `F` called
+/// statically.
 ///
 /// # Safety
 ///
@@ -1138,7 +1139,11 @@ unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), cur
         Rc::from_raw(node)
     };
     let h = me.header();
-    if h.stamp.get() == cur || h.stopped.get() {
+    // Unlike `run_in`, no need to check the stamp: only a plan runs this,
+    // and while a plan is followed nothing else runs or queues nodes
+    // (queueing ends the plan's run) and the walk visits each node once.
+    debug_assert_ne!(h.stamp.get(), cur, "lwt::react: a planned node ran twice in a step");
+    if h.stopped.get() {
         return;
     }
     h.stamp.set(cur);
