@@ -1939,6 +1939,108 @@ fn a_dependent_dropped_or_stopped_between_planned_steps_stops_updating() {
     assert_eq!((a.value(), c.value()), (12, 4));
 }
 
+// A planned step runs its nodes by address (see `Planned::ptr` in
+// runtime/src/react/graph.rs): a node freed or stopped *during* such a step
+// must not be reached through its address any more, and a node that drops
+// its own last handle while it runs must live until it returns.
+
+/// A handle slot that an update function can empty (dropping the handle).
+type Slot = Rc<RefCell<Option<Signal<i64>>>>;
+
+#[test]
+fn a_node_freed_by_another_inside_a_planned_step_is_not_run() {
+    let (src, set) = s::create(0i64);
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let sl = slot.clone();
+    // `a` comes first in the plan (same rank, made first); at 10 it frees
+    // `b`, planned after it.
+    let a = src.map(move |x| {
+        if *x == 10 {
+            sl.borrow_mut().take();
+        }
+        *x
+    });
+    let (runs, bump) = counter();
+    let b = src.map(move |x| {
+        bump();
+        *x
+    });
+    *slot.borrow_mut() = Some(b);
+    let after = src.map(|x| x * 2);
+    warm(&set, 3);
+    let (r, live) = (runs.get(), live_nodes());
+    set.set(10);
+    assert_eq!(runs.get(), r);
+    assert_eq!(live_nodes(), live - 1);
+    assert_eq!((a.value(), after.value()), (10, 20));
+    warm(&set, 3);
+    assert_eq!((a.value(), after.value()), (3, 6));
+}
+
+#[test]
+fn a_node_dropping_its_own_last_handle_inside_a_planned_step_finishes_its_run() {
+    let (src, set) = s::create(0i64);
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let sl = slot.clone();
+    let (runs, bump) = counter();
+    // The slot holds the only handle on `m`, and `m`'s function the slot:
+    // at 10 the function drops `m` while `m` runs.
+    let m = src.map(move |x| {
+        bump();
+        if *x == 10 {
+            sl.borrow_mut().take();
+        }
+        *x + 1
+    });
+    *slot.borrow_mut() = Some(m);
+    let after = src.map(|x| x * 2);
+    warm(&set, 3);
+    let live = live_nodes();
+    set.set(10);
+    assert_eq!(live_nodes(), live - 1);
+    assert_eq!(after.value(), 20);
+    set.set(11);
+    warm(&set, 3);
+    // Once at creation, three warm-up steps, the step it freed itself in.
+    assert_eq!(runs.get(), 5);
+    assert_eq!(after.value(), 6);
+}
+
+#[test]
+fn a_node_stopping_itself_inside_a_planned_step_lets_go_of_its_function() {
+    struct Flag(Rc<Cell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let (src, set) = s::create(0i64);
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let sl = slot.clone();
+    let dropped = Rc::new(Cell::new(false));
+    let flag = Flag(dropped.clone());
+    let m = src.map(move |x| {
+        let _keep = &flag;
+        if *x == 10 {
+            if let Some(me) = &*sl.borrow() {
+                me.stop();
+            }
+        }
+        *x + 1
+    });
+    *slot.borrow_mut() = Some(m.clone());
+    let after = src.map(|x| x * 2);
+    warm(&set, 3);
+    set.set(10);
+    // The function was dropped once it returned; the value it computed in
+    // that step was not set (the signal had stopped).
+    assert!(dropped.get());
+    assert_eq!((m.value(), after.value()), (4, 20));
+    warm(&set, 3);
+    assert_eq!((m.value(), after.value()), (4, 6));
+    slot.borrow_mut().take();
+}
+
 #[test]
 fn a_node_made_inside_a_planned_step_sees_that_step() {
     let (ev, send) = e::create::<i64>();
