@@ -370,7 +370,12 @@ impl<T: 'static> Signal<T> {
         let out = match &self.0 {
             SRepr::Const(v) => {
                 // Give the constant a node to carry the finaliser.
-                let n = SNode::new(PRIMITIVE, Rc::new(|_: &T, _: &T| false), (**v).clone(), Updater::new(None));
+                let n = SNode::new(
+                    PRIMITIVE,
+                    Rc::new(|_: &T, _: &T| false),
+                    (**v).clone(),
+                    Updater::new(None),
+                );
                 Signal(SRepr::Node(n))
             }
             SRepr::Node(n) => {
