@@ -642,12 +642,19 @@ const MAX_PLAN: usize = 256;
 /// The plan is right while the graph keeps its edges and ranks: the
 /// engine's generation counts the changes that could make it wrong (an
 /// edge added, a rank raised), and a plan is used only in the generation it
-/// was made in. Freed or stopped nodes need no new plan: the plan holds
-/// them weakly and skips them. If the generation moves *during* the step (a
-/// node made or switched in by an update function) or something is queued
-/// by other means, the rest of the step goes back to the queue: the nodes
-/// not run yet that have a changed producer are queued, and everything
-/// from then on is scheduled as without a plan.
+/// was made in. Stopped nodes need no new plan: they skip their own update.
+///
+/// A plan runs each node by calling its *fused* update (see [`Updater`])
+/// with the node's address: one indirect call per node, no reference count
+/// upgraded, no dynamic dispatch to find the function. So the addresses
+/// must stay good while the plan is followed: the drop of a node that a
+/// plan lists, and the replacement of an update function, move the
+/// generation too. If the generation moves *during* the step (a node made,
+/// switched in or freed by an update function) or something is queued by
+/// other means, the rest of the step goes back to the queue: the nodes not
+/// run yet that have a changed producer are queued (through their weak
+/// references, never their addresses), and everything from then on is
+/// scheduled as without a plan.
 ///
 /// A plan is made only for a primitive whose graph did not change since
 /// its previous step (so a graph that changes at every step does not pay
