@@ -30,7 +30,7 @@
 //! queued with [`after_step`] and runs once the step is over.
 
 use std::any::Any;
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::{Rc, Weak};
@@ -1037,11 +1037,47 @@ fn drain_after() {
 /// boxed function), each with its own frame, borrow and checks: on a graph
 /// of small functions (a `map` is a multiplication) that bookkeeping was
 /// most of the step.
+///
+/// The function sits in an `UnsafeCell` guarded by `running` (a `RefCell`
+/// would do, for two more instructions per node and step): while it runs,
+/// nothing else touches the slot — `release` leaves it for `run` to drop
+/// afterwards, `set` and a nested `run` panic. Every access to the slot is
+/// a short one that runs no user code while it lasts, but the call itself.
 pub(crate) struct Updater<N: 'static> {
-    f: RefCell<Option<UpdateFn<N>>>,
+    f: UnsafeCell<Option<UpdateFn<N>>>,
+    /// Whether the function is running (its `&mut` is out).
+    running: Cell<bool>,
     /// `run_fused::<N, F>` when `f` was given as an `F` by [`Updater::with`]
     /// and not replaced since.
     fused: Cell<Option<Fused>>,
+}
+
+/// Marks an updater's function as running until dropped (also when the
+/// function panics).
+struct Running<'a>(&'a Cell<bool>);
+
+impl<'a> Running<'a> {
+    #[inline(always)]
+    fn start(flag: &'a Cell<bool>) -> Running<'a> {
+        if flag.get() {
+            running_twice();
+        }
+        flag.set(true);
+        Running(flag)
+    }
+}
+
+impl Drop for Running<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn running_twice() -> ! {
+    panic!("lwt::react: an update function was run or replaced while it was running")
 }
 
 /// A derived node's update function.
@@ -1064,7 +1100,8 @@ pub(crate) trait Updated: Node + Sized {
 impl<N: 'static> Updater<N> {
     pub(crate) fn new(f: Option<UpdateFn<N>>) -> Updater<N> {
         Updater {
-            f: RefCell::new(f),
+            f: UnsafeCell::new(f),
+            running: Cell::new(false),
             fused: Cell::new(None),
         }
     }
@@ -1076,7 +1113,8 @@ impl<N: 'static> Updater<N> {
         N: Updated,
     {
         Updater {
-            f: RefCell::new(Some(Box::new(f))),
+            f: UnsafeCell::new(Some(Box::new(f))),
+            running: Cell::new(false),
             fused: Cell::new(Some(run_fused::<N, F> as Fused)),
         }
     }
@@ -1093,12 +1131,26 @@ impl<N: 'static> Updater<N> {
         if self.fused.take().is_some() {
             bump_gen();
         }
-        *self.f.borrow_mut() = Some(f);
+        if self.running.get() {
+            running_twice();
+        }
+        // SAFETY: the function is not running (checked just above), so no
+        // other reference to the slot exists; the old function is dropped
+        // after the borrow ends.
+        let old = unsafe { std::mem::replace(&mut *self.f.get(), Some(f)) };
+        if let Some(old) = old {
+            dispose(Box::new(old));
+        }
     }
 
     /// Drops the function now, unless it is running (`run` drops it then).
     pub(crate) fn release(&self) {
-        let f = self.f.try_borrow_mut().ok().and_then(|mut slot| slot.take());
+        if self.running.get() {
+            return;
+        }
+        // SAFETY: the function is not running, so no other reference to the
+        // slot exists; it is dropped after the borrow ends.
+        let f = unsafe { (*self.f.get()).take() };
         if let Some(f) = f {
             dispose(Box::new(f));
         }
@@ -1107,12 +1159,16 @@ impl<N: 'static> Updater<N> {
     /// Runs the function on `node`; drops it after if the node stopped.
     #[inline(always)]
     pub(crate) fn run(&self, node: &Rc<N>, stopped: &Cell<bool>) {
-        let mut slot = self.f.borrow_mut();
+        let running = Running::start(&self.running);
+        // SAFETY: `running` is set (and was not): `release` and `set` leave
+        // the slot alone and a nested `run` panics until it is dropped, so
+        // this is the only reference to the slot.
+        let slot = unsafe { &mut *self.f.get() };
         let Some(f) = slot.as_mut() else { return };
-        // If `f` panics, unwinding releases the borrow and leaves `f` in
+        // If `f` panics, unwinding clears `running` and leaves `f` in
         // place: the step goes on (see `drain_queue`), the node stays usable.
         f(node);
-        drop(slot);
+        drop(running);
         if stopped.get() {
             // The node stopped itself: drop the function now that it
             // returned.
@@ -1155,17 +1211,23 @@ unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), cur
     }
     h.stamp.set(cur);
     let upd = me.updater();
-    let mut slot = upd.f.borrow_mut();
+    // Not `Running::start`: no node runs while a plan's node runs, and each
+    // runs once (see above), so the function is not running already.
+    debug_assert!(!upd.running.get());
+    upd.running.set(true);
+    let running = Running(&upd.running);
+    // SAFETY: as in `Updater::run`: with `running` set, this is the only
+    // reference to the slot.
+    let slot = unsafe { &mut *upd.f.get() };
     let Some(b) = slot.as_mut() else { return };
     // SAFETY: `fused` is set only together with a function of type `F`
     // (`with`), and cleared by `set` when it is replaced; `release` empties
-    // the slot instead (checked just above). So the box holds an `F`, and
-    // the slot's borrow makes this the only reference to it.
+    // the slot instead (checked just above). So the box holds an `F`.
     let f = unsafe { &mut *(&mut **b as *mut dyn FnMut(&Rc<N>) as *mut F) };
-    // A panic unwinds through here as through `run`: the borrow is released,
+    // A panic unwinds through here as through `run`: `running` is cleared,
     // the function stays in place.
     f(&me);
-    drop(slot);
+    drop(running);
     if h.stopped.get() {
         upd.release_cold();
     }
