@@ -30,7 +30,7 @@
 //! queued with [`after_step`] and runs once the step is over.
 
 use std::any::Any;
-use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::{Rc, Weak};
@@ -88,9 +88,8 @@ pub(crate) struct Header {
     /// (see [`Plan`]); taken out while such a step runs.
     plan: Cell<Option<Box<Plan>>>,
     /// The id of the last step in which this node changed (scheduled its
-    /// dependents), shared with the plans that list the node as a
-    /// producer; made by the first such plan.
-    changed: OnceCell<Rc<Cell<u64>>>,
+    /// dependents). Plans read it by address (see `Planned::first`).
+    changed: Cell<u64>,
     /// Whether a plan lists this node: its drop then moves the generation,
     /// so that no plan reaches it by address once it is gone (see
     /// `Planned::ptr`).
@@ -111,7 +110,7 @@ impl Header {
             retained: RefCell::new(None),
             anchors: RefCell::new(Vec::new()),
             plan: Cell::new(None),
-            changed: OnceCell::new(),
+            changed: Cell::new(0),
             in_plan: Cell::new(false),
         }
     }
@@ -143,9 +142,7 @@ impl Header {
     /// dead ones on the way.
     #[inline]
     pub(crate) fn schedule_deps(&self) {
-        if let Some(c) = self.changed.get() {
-            c.set(cur_step());
-        }
+        self.changed.set(cur_step());
         let planned = following_plan();
         // When a plan runs the step (see `Plan`), it finds this node's
         // dependents by the change just recorded.
@@ -540,13 +537,13 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
         let id = en.fresh_id();
         set_cur_step(id);
         let reset = Reset;
-        let plan = src.and_then(take_plan);
+        let plan = src.and_then(|s| take_plan(s).map(|p| (s, p)));
         let mut followed = false;
         match plan {
             None => contain(init),
-            Some(mut p) => {
+            Some((s, mut p)) => {
                 set_planned(p.gen);
-                let ran = run_plan(en, &p, id, init);
+                let ran = run_plan(s, &p, id, init);
                 // A step that followed its plan to the end queued nothing
                 // (queueing ends the plan's run), not even delayed nodes
                 // (plans do not reach them).
@@ -559,12 +556,10 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
                     // changes.
                     p.order = None;
                 }
-                if let Some(s) = src {
-                    // The slot is empty (`take_plan` took the plan out, and
-                    // only this step's primitive would put one back).
-                    if let Some(old) = s.header().plan.replace(Some(p)) {
-                        drop_plan(old);
-                    }
+                // The slot is empty (`take_plan` took the plan out, and only
+                // this step's primitive would put one back).
+                if let Some(old) = s.header().plan.replace(Some(p)) {
+                    drop_plan(old);
                 }
             }
         }
@@ -669,9 +664,9 @@ pub(crate) struct Plan {
     seen: u64,
     /// The nodes in update order; `None` when not worth it in `gen`.
     order: Option<Vec<Planned>>,
-    /// The producers' `changed` cells but the first, `Planned::more`
-    /// indexes here.
-    cells: Vec<Rc<Cell<u64>>>,
+    /// The producers' `changed` cells but the first (see `Planned::first`),
+    /// `Planned::more` indexes here.
+    cells: Vec<*const Cell<u64>>,
     /// The nodes of `order`, weakly, in the same order: for those without a
     /// fused update, and to hand the rest of a step to the queue.
     nodes: Vec<Weak<dyn Node>>,
@@ -690,9 +685,12 @@ struct Planned {
     /// reference (the fused update takes its own strong reference for the
     /// call).
     ptr: *const (),
-    /// Its first producer's cell (every planned node has one: the node it
-    /// was reached from), checked without indexing.
-    first: Rc<Cell<u64>>,
+    /// Its first producer's `changed` cell (every planned node has one: the
+    /// node it was reached from), checked without indexing. By address: the
+    /// producers are the primitive, alive while it runs a step, and planned
+    /// nodes, alive while the plan's generation is the graph's (as for
+    /// `ptr`); so the cells are read only while the plan is followed.
+    first: *const Cell<u64>,
     /// Its other producers' cells: `cells[more.0..more.1]`.
     more: (u32, u32),
 }
@@ -795,12 +793,12 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
         index.insert(addr(n), i);
     }
     // Each node's producers among `src` and `order`.
-    let mut producers: Vec<Vec<Rc<Cell<u64>>>> = vec![Vec::new(); order.len()];
+    let mut producers: Vec<Vec<*const Cell<u64>>> = vec![Vec::new(); order.len()];
     for from in std::iter::once(src).chain(order.iter().map(|n| &**n)) {
-        let cell = from.header().changed.get_or_init(|| Rc::new(Cell::new(0)));
+        let cell: *const Cell<u64> = &from.header().changed;
         for d in from.header().live_deps() {
             if let Some(&i) = index.get(&addr(&d)) {
-                producers[i].push(cell.clone());
+                producers[i].push(cell);
             }
         }
     }
@@ -850,17 +848,22 @@ unsafe fn run_weak(w: *const (), cur: u64) {
 /// plan's order (see [`Plan`]); hands the rest of the step to the queue if
 /// the graph changes on the way. Returns how many nodes ran if the whole
 /// step followed the plan.
-fn run_plan(en: &Engine, plan: &Plan, cur: u64, init: impl FnOnce()) -> Option<usize> {
+fn run_plan(src: &dyn Node, plan: &Plan, cur: u64, init: impl FnOnce()) -> Option<usize> {
     let Some(order) = plan.order.as_deref() else {
         contain(init);
         return None;
     };
     let cells = &plan.cells[..];
+    // Only while the plan is followed (see `Planned::first`).
     let due = |p: &Planned| {
-        p.first.get() == cur
-            || cells[p.more.0 as usize..p.more.1 as usize]
-                .iter()
-                .any(|c| c.get() == cur)
+        // SAFETY: the plan is followed (checked before every call), so the
+        // producers whose cells these are are alive.
+        unsafe {
+            (*p.first).get() == cur
+                || cells[p.more.0 as usize..p.more.1 as usize]
+                    .iter()
+                    .any(|&c| (*c).get() == cur)
+        }
     };
     // The address of the next entry to look at (rather than its index: the
     // walk then costs no bounds check nor multiplication per node).
@@ -907,14 +910,25 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64, init: impl FnOnce()) -> Option<u
         }
     };
     if !finished {
-        // The queue takes over: queue what is due and not run yet.
+        // The queue takes over. Every change of the step so far only
+        // recorded itself (`schedule_deps` while the plan was followed):
+        // queue the dependents of what changed — the primitive and the
+        // planned nodes up to where the walk stopped (those after it have
+        // not run). Through weak references: the graph changed, addresses
+        // may be stale. Dependents that already ran are stamped and skipped;
+        // dependents the plan did not know (made in this step) are queued
+        // too.
         set_planned(0);
-        for (p, w) in order.iter().zip(&plan.nodes).skip(index(next.get())) {
-            if due(p) {
-                if let Some(n) = w.upgrade() {
-                    if !n.header().stopped.get() {
-                        en.schedule(n);
-                    }
+        let upto = index(next.get());
+        let h = src.header();
+        if h.changed.get() == cur {
+            h.queue_deps();
+        }
+        for w in &plan.nodes[..upto] {
+            if let Some(n) = w.upgrade() {
+                let h = n.header();
+                if h.changed.get() == cur {
+                    h.queue_deps();
                 }
             }
         }
