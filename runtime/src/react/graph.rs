@@ -1151,7 +1151,7 @@ impl<N: 'static> Updater<N> {
         // SAFETY: the function is not running (checked just above), so no
         // other reference to the slot exists; the old function is dropped
         // after the borrow ends.
-        let old = unsafe { std::mem::replace(&mut *self.f.get(), Some(f)) };
+        let old = unsafe { (*self.f.get()).replace(f) };
         if let Some(old) = old {
             dispose(Box::new(old));
         }
