@@ -2042,6 +2042,39 @@ fn a_node_stopping_itself_inside_a_planned_step_lets_go_of_its_function() {
 }
 
 #[test]
+fn nodes_after_a_graph_change_inside_a_planned_step_still_update() {
+    // `a` makes a node at 10, which ends the plan's run of that step: `b`
+    // (planned after `a`, not run yet) and `c` (below both) must still be
+    // updated, once, by the queue.
+    let (src, set) = s::create(0i64);
+    let made: Rc<RefCell<Vec<Signal<i64>>>> = Rc::new(RefCell::new(Vec::new()));
+    let (m2, src2) = (made.clone(), src.clone());
+    let a = src.map(move |x| {
+        if *x == 10 {
+            m2.borrow_mut().push(src2.map(|y| y + 1));
+        }
+        *x
+    });
+    let b = src.map(|x| x * 2);
+    let (runs, bump) = counter();
+    let c = s::l2(
+        move |a, b| {
+            bump();
+            a + b
+        },
+        &a,
+        &b,
+    );
+    warm(&set, 3);
+    let r = runs.get();
+    set.set(10);
+    assert_eq!((a.value(), b.value(), c.value(), runs.get() - r), (10, 20, 30, 1));
+    assert_eq!(made.borrow()[0].value(), 11);
+    set.set(11);
+    assert_eq!((c.value(), made.borrow()[0].value()), (33, 12));
+}
+
+#[test]
 fn a_node_made_inside_a_planned_step_sees_that_step() {
     let (ev, send) = e::create::<i64>();
     let made: Rc<RefCell<Vec<Event<i64>>>> = Rc::new(RefCell::new(Vec::new()));

@@ -646,10 +646,10 @@ const MAX_PLAN: usize = 256;
 /// plan lists, and the replacement of an update function, move the
 /// generation too. If the generation moves *during* the step (a node made,
 /// switched in or freed by an update function) or something is queued by
-/// other means, the rest of the step goes back to the queue: the nodes not
-/// run yet that have a changed producer are queued (through their weak
-/// references, never their addresses), and everything from then on is
-/// scheduled as without a plan.
+/// other means, the rest of the step goes back to the queue: the dependents
+/// of everything that changed so far are queued (found through weak
+/// references, never addresses; those that already ran are stamped and
+/// skipped), and everything from then on is scheduled as without a plan.
 ///
 /// A plan is made only for a primitive whose graph did not change since
 /// its previous step (so a graph that changes at every step does not pay
