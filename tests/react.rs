@@ -498,6 +498,22 @@ fn signal_lifting_l3_to_l6() {
 }
 
 #[test]
+fn signal_merge_folds_left_to_right_over_nodes_and_constants() {
+    // Only nodes (the merge reads the nodes directly) and a constant in the
+    // middle (it tells constants from nodes): the same fold, in order.
+    let (a, set_a) = s::create(1);
+    let (b, set_b) = s::create(2);
+    let c = s::const_(3);
+    let cat = |acc: Vec<i32>, x: &i32| [acc, vec![*x]].concat();
+    let nodes = s::merge(cat, vec![0], [&a, &b, &a]);
+    let mixed = s::merge(cat, vec![0], [&a, &c, &b]);
+    assert_eq!((nodes.value(), mixed.value()), (vec![0, 1, 2, 1], vec![0, 1, 3, 2]));
+    set_a.set(4);
+    set_b.set(5);
+    assert_eq!((nodes.value(), mixed.value()), (vec![0, 4, 5, 4], vec![0, 4, 3, 5]));
+}
+
+#[test]
 fn signal_merge_and_app() {
     let (a, set_a) = s::create(1);
     let b = s::const_(2);
@@ -1921,6 +1937,141 @@ fn a_dependent_dropped_or_stopped_between_planned_steps_stops_updating() {
     set.set(11);
     assert_eq!((runs.get(), runs_c.get()), (r, rc));
     assert_eq!((a.value(), c.value()), (12, 4));
+}
+
+// A planned step runs its nodes by address (see `Planned::ptr` in
+// runtime/src/react/graph.rs): a node freed or stopped *during* such a step
+// must not be reached through its address any more, and a node that drops
+// its own last handle while it runs must live until it returns.
+
+/// A handle slot that an update function can empty (dropping the handle).
+type Slot = Rc<RefCell<Option<Signal<i64>>>>;
+
+#[test]
+fn a_node_freed_by_another_inside_a_planned_step_is_not_run() {
+    let (src, set) = s::create(0i64);
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let sl = slot.clone();
+    // `a` comes first in the plan (same rank, made first); at 10 it frees
+    // `b`, planned after it.
+    let a = src.map(move |x| {
+        if *x == 10 {
+            sl.borrow_mut().take();
+        }
+        *x
+    });
+    let (runs, bump) = counter();
+    let b = src.map(move |x| {
+        bump();
+        *x
+    });
+    *slot.borrow_mut() = Some(b);
+    let after = src.map(|x| x * 2);
+    warm(&set, 3);
+    let (r, live) = (runs.get(), live_nodes());
+    set.set(10);
+    assert_eq!(runs.get(), r);
+    assert_eq!(live_nodes(), live - 1);
+    assert_eq!((a.value(), after.value()), (10, 20));
+    warm(&set, 3);
+    assert_eq!((a.value(), after.value()), (3, 6));
+}
+
+#[test]
+fn a_node_dropping_its_own_last_handle_inside_a_planned_step_finishes_its_run() {
+    let (src, set) = s::create(0i64);
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let sl = slot.clone();
+    let (runs, bump) = counter();
+    // The slot holds the only handle on `m`, and `m`'s function the slot:
+    // at 10 the function drops `m` while `m` runs.
+    let m = src.map(move |x| {
+        bump();
+        if *x == 10 {
+            sl.borrow_mut().take();
+        }
+        *x + 1
+    });
+    *slot.borrow_mut() = Some(m);
+    let after = src.map(|x| x * 2);
+    warm(&set, 3);
+    let live = live_nodes();
+    set.set(10);
+    assert_eq!(live_nodes(), live - 1);
+    assert_eq!(after.value(), 20);
+    set.set(11);
+    warm(&set, 3);
+    // Once at creation, three warm-up steps, the step it freed itself in.
+    assert_eq!(runs.get(), 5);
+    assert_eq!(after.value(), 6);
+}
+
+#[test]
+fn a_node_stopping_itself_inside_a_planned_step_lets_go_of_its_function() {
+    struct Flag(Rc<Cell<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let (src, set) = s::create(0i64);
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let sl = slot.clone();
+    let dropped = Rc::new(Cell::new(false));
+    let flag = Flag(dropped.clone());
+    let m = src.map(move |x| {
+        let _keep = &flag;
+        if *x == 10 {
+            if let Some(me) = &*sl.borrow() {
+                me.stop();
+            }
+        }
+        *x + 1
+    });
+    *slot.borrow_mut() = Some(m.clone());
+    let after = src.map(|x| x * 2);
+    warm(&set, 3);
+    set.set(10);
+    // The function was dropped once it returned; the value it computed in
+    // that step was not set (the signal had stopped).
+    assert!(dropped.get());
+    assert_eq!((m.value(), after.value()), (4, 20));
+    warm(&set, 3);
+    assert_eq!((m.value(), after.value()), (4, 6));
+    slot.borrow_mut().take();
+}
+
+#[test]
+fn nodes_after_a_graph_change_inside_a_planned_step_still_update() {
+    // `a` makes a node at 10, which ends the plan's run of that step: `b`
+    // (planned after `a`, not run yet) and `c` (below both) must still be
+    // updated, once, by the queue.
+    let (src, set) = s::create(0i64);
+    let made: Rc<RefCell<Vec<Signal<i64>>>> = Rc::new(RefCell::new(Vec::new()));
+    let (m2, src2) = (made.clone(), src.clone());
+    let a = src.map(move |x| {
+        if *x == 10 {
+            m2.borrow_mut().push(src2.map(|y| y + 1));
+        }
+        *x
+    });
+    let b = src.map(|x| x * 2);
+    let (runs, bump) = counter();
+    let c = s::l2(
+        move |a, b| {
+            bump();
+            a + b
+        },
+        &a,
+        &b,
+    );
+    warm(&set, 3);
+    let r = runs.get();
+    set.set(10);
+    assert_eq!((a.value(), b.value(), c.value(), runs.get() - r), (10, 20, 30, 1));
+    assert_eq!(made.borrow()[0].value(), 11);
+    set.set(11);
+    assert_eq!((c.value(), made.borrow()[0].value()), (33, 12));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
-use super::graph::{self, add_dep, addr, succ, Header, Node, Updater, DELAYED, PRIMITIVE};
+use super::graph::{self, add_dep, addr, succ, Fused, Header, Node, Updated, Updater, DELAYED, PRIMITIVE};
 use super::signal::{SRepr, Signal};
 use super::step::{Step, IN_STEP};
 use crate::core::Error;
@@ -24,11 +24,11 @@ pub(crate) struct ENode<T: 'static> {
 }
 
 impl<T: 'static> ENode<T> {
-    pub(crate) fn new(rank: u32, upd: Option<EUpdate<T>>) -> Rc<ENode<T>> {
+    pub(crate) fn new(rank: u32, upd: Updater<ENode<T>>) -> Rc<ENode<T>> {
         Rc::new(ENode {
             h: Header::new(rank),
             occ: RefCell::new(None),
-            upd: Updater::new(upd),
+            upd,
         })
     }
 
@@ -61,6 +61,12 @@ impl<T: 'static> ENode<T> {
     }
 }
 
+impl<T: 'static> Updated for ENode<T> {
+    fn updater(&self) -> &Updater<Self> {
+        &self.upd
+    }
+}
+
 impl<T: 'static> Node for ENode<T> {
     fn header(&self) -> &Header {
         &self.h
@@ -75,6 +81,10 @@ impl<T: 'static> Node for ENode<T> {
             self.h.stamp.set(cur);
             self.upd.run(&self, &self.h.stopped);
         }
+    }
+
+    fn fused(&self) -> Option<Fused> {
+        self.upd.fused()
     }
 
     fn clear(&self) {
@@ -183,8 +193,8 @@ impl<T: 'static> Sender<T> {
             return Err(Error::invalid_argument(IN_STEP));
         }
         if !self.node.h.stopped.get() {
-            let n = self.node.clone();
-            graph::run_step_from(&*self.node, move || n.emit(v));
+            let n = &self.node;
+            graph::run_step_from(&**n, move || n.emit(v));
         }
         Ok(())
     }
@@ -266,7 +276,7 @@ pub(crate) fn derive<T: 'static>(producers: &[&dyn Node], upd: impl FnMut(&Rc<EN
         .map(|p| succ(p.header().rank.get()))
         .max()
         .unwrap_or(PRIMITIVE + 1);
-    let n = ENode::new(rank, Some(Box::new(upd)));
+    let n = ENode::new(rank, Updater::with(upd));
     let d: Rc<dyn Node> = n.clone();
     for p in producers {
         add_dep(*p, &d);
@@ -276,7 +286,7 @@ pub(crate) fn derive<T: 'static>(producers: &[&dyn Node], upd: impl FnMut(&Rc<EN
 
 /// A primitive event and its sender.
 pub(crate) fn primitive<T: 'static>() -> (Event<T>, Sender<T>) {
-    let n = ENode::new(PRIMITIVE, None);
+    let n = ENode::new(PRIMITIVE, Updater::new(None));
     (Event(Some(n.clone())), Sender { node: n })
 }
 
@@ -672,7 +682,7 @@ impl<T: 'static> Event<T> {
             None => {
                 // A never event has no node to carry the finaliser: give it
                 // one that never occurs.
-                Event(Some(ENode::new(PRIMITIVE, None)))
+                Event(Some(ENode::new(PRIMITIVE, Updater::new(None))))
             }
             Some(_) => self.map(T::clone),
         };
@@ -790,7 +800,7 @@ pub fn accum<F: Fn(&A) -> A + 'static, A: Clone + 'static>(ef: &Event<F>, init: 
 /// The delayed event of [`fix`]: rank [`DELAYED`], no producers, fed by the
 /// event it delays.
 fn delayed<T: 'static>() -> Rc<ENode<T>> {
-    ENode::new(DELAYED, None)
+    ENode::new(DELAYED, Updater::new(None))
 }
 
 /// Lets an event refer to its own occurrences "an instant before" (React's

@@ -30,7 +30,7 @@
 //! queued with [`after_step`] and runs once the step is over.
 
 use std::any::Any;
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::{Rc, Weak};
@@ -88,9 +88,12 @@ pub(crate) struct Header {
     /// (see [`Plan`]); taken out while such a step runs.
     plan: Cell<Option<Box<Plan>>>,
     /// The id of the last step in which this node changed (scheduled its
-    /// dependents), shared with the plans that list the node as a
-    /// producer; made by the first such plan.
-    changed: OnceCell<Rc<Cell<u64>>>,
+    /// dependents). Plans read it by address (see `Planned::first`).
+    changed: Cell<u64>,
+    /// Whether a plan lists this node: its drop then moves the generation,
+    /// so that no plan reaches it by address once it is gone (see
+    /// `Planned::ptr`).
+    in_plan: Cell<bool>,
 }
 
 impl Header {
@@ -107,7 +110,8 @@ impl Header {
             retained: RefCell::new(None),
             anchors: RefCell::new(Vec::new()),
             plan: Cell::new(None),
-            changed: OnceCell::new(),
+            changed: Cell::new(0),
+            in_plan: Cell::new(false),
         }
     }
 
@@ -138,9 +142,7 @@ impl Header {
     /// dead ones on the way.
     #[inline]
     pub(crate) fn schedule_deps(&self) {
-        if let Some(c) = self.changed.get() {
-            c.set(cur_step());
-        }
+        self.changed.set(cur_step());
         let planned = following_plan();
         // When a plan runs the step (see `Plan`), it finds this node's
         // dependents by the change just recorded.
@@ -209,6 +211,12 @@ impl Header {
 impl Drop for Header {
     fn drop(&mut self) {
         let _ = ENGINE.try_with(|en| en.live.set(en.live.get().saturating_sub(1)));
+        if self.in_plan.get() {
+            // The plans that list this node hold its address: they must not
+            // be followed any more (a running step stops following its plan
+            // before the next node).
+            bump_gen();
+        }
         if let Some(r) = self.retained.get_mut().take() {
             dispose(r);
         }
@@ -236,6 +244,11 @@ pub(crate) trait Node: 'static {
     /// Recomputes the node in the step `cur` unless it already ran in it or
     /// is stopped (for plans: one dynamic call per node instead of two).
     fn run_in(self: Rc<Self>, cur: u64);
+    /// The node's fused update, for plans (see [`Updater`]); `None` runs
+    /// it with `run_in`.
+    fn fused(&self) -> Option<Fused> {
+        None
+    }
     /// Forgets the occurrence of the step that is ending (events only).
     fn clear(&self) {}
     /// Whether the node has an occurrence in the running step (events only).
@@ -295,11 +308,14 @@ pub(crate) fn raise_rank(n: &Rc<dyn Node>, r: u32) -> bool {
 struct Hot {
     /// The id of the running step; 0 outside steps.
     current: Cell<u64>,
-    /// The graph's generation: bumped whenever an edge is added or a rank
-    /// changes, that is whenever a cached [`Plan`] may become wrong.
+    /// The graph's generation: bumped whenever an edge is added, a rank
+    /// changes, a planned node is freed or an update function replaced,
+    /// that is whenever a cached [`Plan`] may become wrong.
     gen: Cell<u64>,
     /// The generation of the plan that runs the current step, or 0: while
-    /// it equals `gen`, `schedule_deps` only records changes.
+    /// it is set, `schedule_deps` only records changes. It is set only to
+    /// the current generation, and cleared when the generation moves, so it
+    /// is either 0 or `gen`.
     planned: Cell<u64>,
 }
 
@@ -333,10 +349,11 @@ fn set_planned(gen: u64) {
     HOT.with(|h| h.planned.set(gen));
 }
 
-/// Whether a plan runs the step: its generation is the graph's.
+/// Whether a plan runs the step: its generation is the graph's (`planned`
+/// is cleared whenever the generation moves, see [`bump_gen`]).
 #[inline(always)]
 fn following_plan() -> bool {
-    HOT.with(|h| h.planned.get() == h.gen.get())
+    HOT.with(|h| h.planned.get() != 0)
 }
 
 struct Engine {
@@ -397,7 +414,12 @@ impl Engine {
 }
 
 fn bump_gen() {
-    let _ = HOT.try_with(|h| h.gen.set(h.gen.get() + 1));
+    let _ = HOT.try_with(|h| {
+        h.gen.set(h.gen.get() + 1);
+        // A plan running the step was made in the previous generation: it
+        // is not followed any more (one load to check, in `following_plan`).
+        h.planned.set(0);
+    });
 }
 
 /// Whether an update step is running on this thread.
@@ -515,14 +537,13 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
         let id = en.fresh_id();
         set_cur_step(id);
         let reset = Reset;
-        let plan = src.and_then(take_plan);
+        let plan = src.and_then(|s| take_plan(s).map(|p| (s, p)));
         let mut followed = false;
         match plan {
             None => contain(init),
-            Some(mut p) => {
+            Some((s, mut p)) => {
                 set_planned(p.gen);
-                contain(init);
-                let ran = run_plan(en, &p, id);
+                let ran = run_plan(s, &p, id, init);
                 // A step that followed its plan to the end queued nothing
                 // (queueing ends the plan's run), not even delayed nodes
                 // (plans do not reach them).
@@ -535,8 +556,10 @@ fn run_step_inner(src: Option<&dyn Node>, init: impl FnOnce()) {
                     // changes.
                     p.order = None;
                 }
-                if let Some(s) = src {
-                    s.header().plan.set(Some(p));
+                // The slot is empty (`take_plan` took the plan out, and only
+                // this step's primitive would put one back).
+                if let Some(old) = s.header().plan.replace(Some(p)) {
+                    drop_plan(old);
                 }
             }
         }
@@ -614,12 +637,19 @@ const MAX_PLAN: usize = 256;
 /// The plan is right while the graph keeps its edges and ranks: the
 /// engine's generation counts the changes that could make it wrong (an
 /// edge added, a rank raised), and a plan is used only in the generation it
-/// was made in. Freed or stopped nodes need no new plan: the plan holds
-/// them weakly and skips them. If the generation moves *during* the step (a
-/// node made or switched in by an update function) or something is queued
-/// by other means, the rest of the step goes back to the queue: the nodes
-/// not run yet that have a changed producer are queued, and everything
-/// from then on is scheduled as without a plan.
+/// was made in. Stopped nodes need no new plan: they skip their own update.
+///
+/// A plan runs each node by calling its *fused* update (see [`Updater`])
+/// with the node's address: one indirect call per node, no reference count
+/// upgraded, no dynamic dispatch to find the function. So the addresses
+/// must stay good while the plan is followed: the drop of a node that a
+/// plan lists, and the replacement of an update function, move the
+/// generation too. If the generation moves *during* the step (a node made,
+/// switched in or freed by an update function) or something is queued by
+/// other means, the rest of the step goes back to the queue: the dependents
+/// of everything that changed so far are queued (found through weak
+/// references, never addresses; those that already ran are stamped and
+/// skipped), and everything from then on is scheduled as without a plan.
 ///
 /// A plan is made only for a primitive whose graph did not change since
 /// its previous step (so a graph that changes at every step does not pay
@@ -634,17 +664,33 @@ pub(crate) struct Plan {
     seen: u64,
     /// The nodes in update order; `None` when not worth it in `gen`.
     order: Option<Vec<Planned>>,
-    /// The producers' `changed` cells but the first, `Planned::more`
-    /// indexes here.
-    cells: Vec<Rc<Cell<u64>>>,
+    /// The producers' `changed` cells but the first (see `Planned::first`),
+    /// `Planned::more` indexes here.
+    cells: Vec<*const Cell<u64>>,
+    /// The nodes of `order`, weakly, in the same order: for those without a
+    /// fused update, and to hand the rest of a step to the queue.
+    nodes: Vec<Weak<dyn Node>>,
 }
 
 /// One node of a plan.
 struct Planned {
-    node: Weak<dyn Node>,
-    /// Its first producer's cell (every planned node has one: the node it
-    /// was reached from), checked without indexing.
-    first: Rc<Cell<u64>>,
+    /// Its fused update (copied from the node: it changes only with the
+    /// generation), or [`run_weak`] for a node that has none.
+    run: Fused,
+    /// What `run` takes: the node's address for a fused update, the address
+    /// of its `Plan::nodes` entry for `run_weak`. While the plan's
+    /// generation is the graph's, the node is alive: a planned node's drop
+    /// moves the generation (`Header::in_plan`). So a step that follows its
+    /// plan calls the fused update with this, without upgrading a weak
+    /// reference (the fused update takes its own strong reference for the
+    /// call).
+    ptr: *const (),
+    /// Its first producer's `changed` cell (every planned node has one: the
+    /// node it was reached from), checked without indexing. By address: the
+    /// producers are the primitive, alive while it runs a step, and planned
+    /// nodes, alive while the plan's generation is the graph's (as for
+    /// `ptr`); so the cells are read only while the plan is followed.
+    first: *const Cell<u64>,
     /// Its other producers' cells: `cells[more.0..more.1]`.
     more: (u32, u32),
 }
@@ -672,11 +718,13 @@ fn take_plan_slow(src: &dyn Node, gen: u64, p: Option<Box<Plan>>) -> Option<Box<
             seen: 0,
             order: None,
             cells: Vec::new(),
+            nodes: Vec::new(),
         }),
     };
     if p.gen != gen {
         p.order = None;
         p.cells.clear();
+        p.nodes.clear();
         if p.seen == gen {
             p.gen = gen;
             build_plan(src, &mut p);
@@ -690,6 +738,11 @@ fn take_plan_slow(src: &dyn Node, gen: u64, p: Option<Box<Plan>>) -> Option<Box<
         h.plan.set(Some(p));
         None
     }
+}
+
+#[cold]
+fn drop_plan(p: Box<Plan>) {
+    drop(p);
 }
 
 /// Fills `plan` with the nodes `src` reaches, in the order the queue would
@@ -740,17 +793,20 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
         index.insert(addr(n), i);
     }
     // Each node's producers among `src` and `order`.
-    let mut producers: Vec<Vec<Rc<Cell<u64>>>> = vec![Vec::new(); order.len()];
+    let mut producers: Vec<Vec<*const Cell<u64>>> = vec![Vec::new(); order.len()];
     for from in std::iter::once(src).chain(order.iter().map(|n| &**n)) {
-        let cell = from.header().changed.get_or_init(|| Rc::new(Cell::new(0)));
+        let cell: *const Cell<u64> = &from.header().changed;
         for d in from.header().live_deps() {
             if let Some(&i) = index.get(&addr(&d)) {
-                producers[i].push(cell.clone());
+                producers[i].push(cell);
             }
         }
     }
+    // `Plan::nodes` first: the nodes without a fused update are run
+    // through their entry there, by address.
+    plan.nodes.extend(order.iter().map(Rc::downgrade));
     let mut planned = Vec::with_capacity(order.len());
-    for (n, ps) in order.iter().zip(producers) {
+    for ((n, ps), w) in order.iter().zip(producers).zip(&plan.nodes) {
         let mut ps = ps.into_iter();
         let Some(first) = ps.next() else {
             // Cannot happen (a node is planned because it was reached),
@@ -759,8 +815,14 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
         };
         let from = plan.cells.len() as u32;
         plan.cells.extend(ps);
+        n.header().in_plan.set(true);
+        let (run, ptr) = match n.fused() {
+            Some(f) => (f, Rc::as_ptr(n) as *const ()),
+            None => (run_weak as Fused, w as *const Weak<dyn Node> as *const ()),
+        };
         planned.push(Planned {
-            node: Rc::downgrade(n),
+            run,
+            ptr,
             first,
             more: (from, plan.cells.len() as u32),
         });
@@ -768,37 +830,77 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
     plan.order = Some(planned);
 }
 
+/// The plan's way to run a node without a fused update: `run_in` through
+/// its weak reference.
+///
+/// # Safety
+///
+/// `w` is the address of a live `Weak<dyn Node>`.
+unsafe fn run_weak(w: *const (), cur: u64) {
+    // SAFETY: the caller's promise.
+    let w = unsafe { &*(w as *const Weak<dyn Node>) };
+    if let Some(n) = w.upgrade() {
+        n.run_in(cur);
+    }
+}
+
 /// Runs the nodes of the step `cur` that have a changed producer, in the
 /// plan's order (see [`Plan`]); hands the rest of the step to the queue if
 /// the graph changes on the way. Returns how many nodes ran if the whole
 /// step followed the plan.
-fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
-    let order = plan.order.as_deref()?;
-    let cells = &plan.cells[..];
-    let due = |p: &Planned| {
-        p.first.get() == cur
-            || cells[p.more.0 as usize..p.more.1 as usize]
-                .iter()
-                .any(|c| c.get() == cur)
+fn run_plan(src: &dyn Node, plan: &Plan, cur: u64, init: impl FnOnce()) -> Option<usize> {
+    let Some(order) = plan.order.as_deref() else {
+        contain(init);
+        return None;
     };
-    let next = Cell::new(0usize);
+    let cells = &plan.cells[..];
+    // Only while the plan is followed (see `Planned::first`).
+    let due = |p: &Planned| {
+        // SAFETY: the plan is followed (checked before every call), so the
+        // producers whose cells these are are alive.
+        unsafe {
+            (*p.first).get() == cur
+                || cells[p.more.0 as usize..p.more.1 as usize]
+                    .iter()
+                    .any(|&c| (*c).get() == cur)
+        }
+    };
+    // The address of the next entry to look at (rather than its index: the
+    // walk then costs no bounds check nor multiplication per node).
+    let next = Cell::new(order.as_ptr());
+    let index = |at: *const Planned| (at as usize - order.as_ptr() as usize) / std::mem::size_of::<Planned>();
     let ran = Cell::new(0usize);
+    // The primitive's update runs under the walk's landing pad, once.
+    let init = Cell::new(Some(init));
     let finished = loop {
         // One landing pad for the whole walk, as in `drain_queue`: a
         // panicking node has already put its update function back.
         let r = catch_unwind(AssertUnwindSafe(|| {
-            while let Some(p) = order.get(next.get()) {
+            if let Some(init) = init.take() {
+                init();
+            }
+            let mut rest = order[index(next.get())..].iter();
+            while let Some(p) = rest.next() {
+                // The graph may have changed in the node that ran last, or
+                // before the walk (in the primitive's update).
                 if !following_plan() {
+                    next.set(p);
                     return false;
                 }
-                next.set(next.get() + 1);
                 if due(p) {
-                    if let Some(n) = p.node.upgrade() {
-                        ran.set(ran.get() + 1);
-                        n.run_in(cur);
-                    }
+                    ran.set(ran.get() + 1);
+                    // Resume after this node if it panics.
+                    next.set(rest.as_slice().as_ptr());
+                    // SAFETY: the plan's generation is the graph's (checked
+                    // just above), so the node at `p.ptr` is alive (a planned
+                    // node's drop moves the generation) and `p.run` is its
+                    // fused update (replacing a function moves the
+                    // generation too), or `run_weak` with `p.ptr` pointing
+                    // into `plan.nodes`, which `plan` keeps.
+                    unsafe { (p.run)(p.ptr, cur) };
                 }
             }
+            next.set(order.as_ptr_range().end);
             // The last node may have changed the graph too.
             following_plan()
         }));
@@ -808,14 +910,25 @@ fn run_plan(en: &Engine, plan: &Plan, cur: u64) -> Option<usize> {
         }
     };
     if !finished {
-        // The queue takes over: queue what is due and not run yet.
+        // The queue takes over. Every change of the step so far only
+        // recorded itself (`schedule_deps` while the plan was followed):
+        // queue the dependents of what changed — the primitive and the
+        // planned nodes up to where the walk stopped (those after it have
+        // not run). Through weak references: the graph changed, addresses
+        // may be stale. Dependents that already ran are stamped and skipped;
+        // dependents the plan did not know (made in this step) are queued
+        // too.
         set_planned(0);
-        for p in &order[next.get()..] {
-            if due(p) {
-                if let Some(n) = p.node.upgrade() {
-                    if !n.header().stopped.get() {
-                        en.schedule(n);
-                    }
+        let upto = index(next.get());
+        let h = src.header();
+        if h.changed.get() == cur {
+            h.queue_deps();
+        }
+        for w in &plan.nodes[..upto] {
+            if let Some(n) = w.upgrade() {
+                let h = n.header();
+                if h.changed.get() == cur {
+                    h.queue_deps();
                 }
             }
         }
@@ -925,30 +1038,133 @@ fn drain_after() {
     }
 }
 
-/// Drops `b` without recursing: dropping the last handle on a long chain of
-/// derived nodes would otherwise drop each producer from inside the drop of
-/// its consumer, one stack frame per node.
 /// The update function of a derived node (event or signal), and the rules
 /// for letting go of it: it holds the node's producers, so it is dropped when
 /// the node stops — but not while it runs (then after it returns) — and always
 /// through [`dispose`], so that a long chain is freed without deep recursion.
-pub(crate) struct Updater<N: 'static>(RefCell<Option<UpdateFn<N>>>);
+///
+/// It also keeps, for the plans (see [`Plan`]), the node's *fused* update:
+/// one function, made for the node's type and the function's concrete type
+/// together, that does what `Node::run_in` does and calls the function
+/// statically (inlined). A plan calls it through one function pointer, where
+/// `run_in` costs two dynamic calls per node (the node's `run_in`, then the
+/// boxed function), each with its own frame, borrow and checks: on a graph
+/// of small functions (a `map` is a multiplication) that bookkeeping was
+/// most of the step.
+///
+/// The function sits in an `UnsafeCell` guarded by `running` (a `RefCell`
+/// would do, for two more instructions per node and step): while it runs,
+/// nothing else touches the slot — `release` leaves it for `run` to drop
+/// afterwards, `set` and a nested `run` panic. Every access to the slot is
+/// a short one that runs no user code while it lasts, but the call itself.
+pub(crate) struct Updater<N: 'static> {
+    f: UnsafeCell<Option<UpdateFn<N>>>,
+    /// Whether the function is running (its `&mut` is out).
+    running: Cell<bool>,
+    /// `run_fused::<N, F>` when `f` was given as an `F` by [`Updater::with`]
+    /// and not replaced since.
+    fused: Cell<Option<Fused>>,
+}
+
+/// Marks an updater's function as running until dropped (also when the
+/// function panics).
+struct Running<'a>(&'a Cell<bool>);
+
+impl<'a> Running<'a> {
+    #[inline(always)]
+    fn start(flag: &'a Cell<bool>) -> Running<'a> {
+        if flag.get() {
+            running_twice();
+        }
+        flag.set(true);
+        Running(flag)
+    }
+}
+
+impl Drop for Running<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn running_twice() -> ! {
+    panic!("lwt::react: an update function was run or replaced while it was running")
+}
 
 /// A derived node's update function.
 pub(crate) type UpdateFn<N> = Box<dyn FnMut(&Rc<N>)>;
 
+/// A node's fused update (see [`Updater`]): `run_in` for the node behind
+/// the pointer, in the step given.
+///
+/// Calling it is `unsafe`: the pointer must be the address of a live node
+/// (whose value is not being dropped) of the type the function was made
+/// for, that is the one whose [`Node::fused`] returned it; the function
+/// holds a strong reference of its own while it runs.
+pub(crate) type Fused = unsafe fn(*const (), u64);
+
+/// The node types that keep their update function in an [`Updater`].
+pub(crate) trait Updated: Node + Sized {
+    fn updater(&self) -> &Updater<Self>;
+}
+
 impl<N: 'static> Updater<N> {
     pub(crate) fn new(f: Option<UpdateFn<N>>) -> Updater<N> {
-        Updater(RefCell::new(f))
+        Updater {
+            f: UnsafeCell::new(f),
+            running: Cell::new(false),
+            fused: Cell::new(None),
+        }
+    }
+
+    /// The updater of a node whose update function is `f`, with its fused
+    /// update.
+    pub(crate) fn with<F: FnMut(&Rc<N>) + 'static>(f: F) -> Updater<N>
+    where
+        N: Updated,
+    {
+        Updater {
+            f: UnsafeCell::new(Some(Box::new(f))),
+            running: Cell::new(false),
+            fused: Cell::new(Some(run_fused::<N, F> as Fused)),
+        }
+    }
+
+    /// The fused update, if the function is still the one it was made for.
+    #[inline]
+    pub(crate) fn fused(&self) -> Option<Fused> {
+        self.fused.get()
     }
 
     pub(crate) fn set(&self, f: UpdateFn<N>) {
-        *self.0.borrow_mut() = Some(f);
+        // The fused update is made for the function's type: gone with it.
+        // A plan may have copied it, so plans must be remade too.
+        if self.fused.take().is_some() {
+            bump_gen();
+        }
+        if self.running.get() {
+            running_twice();
+        }
+        // SAFETY: the function is not running (checked just above), so no
+        // other reference to the slot exists; the old function is dropped
+        // after the borrow ends.
+        let old = unsafe { (*self.f.get()).replace(f) };
+        if let Some(old) = old {
+            dispose(Box::new(old));
+        }
     }
 
     /// Drops the function now, unless it is running (`run` drops it then).
     pub(crate) fn release(&self) {
-        let f = self.0.try_borrow_mut().ok().and_then(|mut slot| slot.take());
+        if self.running.get() {
+            return;
+        }
+        // SAFETY: the function is not running, so no other reference to the
+        // slot exists; it is dropped after the borrow ends.
+        let f = unsafe { (*self.f.get()).take() };
         if let Some(f) = f {
             dispose(Box::new(f));
         }
@@ -957,12 +1173,16 @@ impl<N: 'static> Updater<N> {
     /// Runs the function on `node`; drops it after if the node stopped.
     #[inline(always)]
     pub(crate) fn run(&self, node: &Rc<N>, stopped: &Cell<bool>) {
-        let mut slot = self.0.borrow_mut();
+        let running = Running::start(&self.running);
+        // SAFETY: `running` is set (and was not): `release` and `set` leave
+        // the slot alone and a nested `run` panics until it is dropped, so
+        // this is the only reference to the slot.
+        let slot = unsafe { &mut *self.f.get() };
         let Some(f) = slot.as_mut() else { return };
-        // If `f` panics, unwinding releases the borrow and leaves `f` in
+        // If `f` panics, unwinding clears `running` and leaves `f` in
         // place: the step goes on (see `drain_queue`), the node stays usable.
         f(node);
-        drop(slot);
+        drop(running);
         if stopped.get() {
             // The node stopped itself: drop the function now that it
             // returned.
@@ -976,14 +1196,68 @@ impl<N: 'static> Updater<N> {
     }
 }
 
+/// The fused update of a node of type `N` whose function is an `F` (see
+/// [`Updater`]): what `N::run_in` does for a plan, with `F` called
+/// statically.
+///
+/// # Safety
+///
+/// `node` is the address of the value of a live `Rc<N>` (strong count above
+/// zero) whose updater was made by `Updater::with::<F>` and whose function
+/// was not replaced since (`set` clears `fused`).
+unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), cur: u64) {
+    let node = node as *const N;
+    // SAFETY: `node` is the address `Rc::as_ptr` gave for a live `Rc<N>` (or
+    // for an `Rc<dyn Node>` made from one by unsized coercion: the same
+    // address). Our own strong reference keeps the node alive until this
+    // returns, even if the function drops every other handle on it.
+    let me: Rc<N> = unsafe {
+        Rc::increment_strong_count(node);
+        Rc::from_raw(node)
+    };
+    let h = me.header();
+    // Unlike `run_in`, no need to check the stamp: only a plan runs this,
+    // and while a plan is followed nothing else runs or queues nodes
+    // (queueing ends the plan's run) and the walk visits each node once.
+    debug_assert_ne!(h.stamp.get(), cur, "lwt::react: a planned node ran twice in a step");
+    if h.stopped.get() {
+        return;
+    }
+    h.stamp.set(cur);
+    let upd = me.updater();
+    // Not `Running::start`: no node runs while a plan's node runs, and each
+    // runs once (see above), so the function is not running already.
+    debug_assert!(!upd.running.get());
+    upd.running.set(true);
+    let running = Running(&upd.running);
+    // SAFETY: as in `Updater::run`: with `running` set, this is the only
+    // reference to the slot.
+    let slot = unsafe { &mut *upd.f.get() };
+    let Some(b) = slot.as_mut() else { return };
+    // SAFETY: `fused` is set only together with a function of type `F`
+    // (`with`), and cleared by `set` when it is replaced; `release` empties
+    // the slot instead (checked just above). So the box holds an `F`.
+    let f = unsafe { &mut *(&mut **b as *mut dyn FnMut(&Rc<N>) as *mut F) };
+    // A panic unwinds through here as through `run`: `running` is cleared,
+    // the function stays in place.
+    f(&me);
+    drop(running);
+    if h.stopped.get() {
+        upd.release_cold();
+    }
+}
+
 impl<N: 'static> Drop for Updater<N> {
     fn drop(&mut self) {
-        if let Some(f) = self.0.get_mut().take() {
+        if let Some(f) = self.f.get_mut().take() {
             dispose(Box::new(f));
         }
     }
 }
 
+/// Drops `b` without recursing: dropping the last handle on a long chain of
+/// derived nodes would otherwise drop each producer from inside the drop of
+/// its consumer, one stack frame per node.
 pub(crate) fn dispose(b: Box<dyn Any>) {
     let queued = ENGINE.try_with(|en| {
         en.graveyard.borrow_mut().push(b);

@@ -7,7 +7,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::event::{self, Event, Finaliser};
-use super::graph::{self, add_dep, addr, succ, Header, Node, Updater, DELAYED, PRIMITIVE};
+use super::graph::{self, add_dep, addr, succ, Fused, Header, Node, Updated, Updater, DELAYED, PRIMITIVE};
 use super::step::{Step, IN_STEP};
 use crate::core::Error;
 
@@ -27,12 +27,12 @@ pub(crate) struct SNode<T: 'static> {
 }
 
 impl<T: 'static> SNode<T> {
-    fn new(rank: u32, eq: EqFn<T>, init: T, upd: Option<SUpdate<T>>) -> Rc<SNode<T>> {
+    fn new(rank: u32, eq: EqFn<T>, init: T, upd: Updater<SNode<T>>) -> Rc<SNode<T>> {
         Rc::new(SNode {
             h: Header::new(rank),
             value: RefCell::new(init),
             eq,
-            upd: Updater::new(upd),
+            upd,
         })
     }
 
@@ -86,6 +86,12 @@ impl<T: 'static> SNode<T> {
     }
 }
 
+impl<T: 'static> Updated for SNode<T> {
+    fn updater(&self) -> &Updater<Self> {
+        &self.upd
+    }
+}
+
 impl<T: 'static> Node for SNode<T> {
     fn header(&self) -> &Header {
         &self.h
@@ -100,6 +106,10 @@ impl<T: 'static> Node for SNode<T> {
             self.h.stamp.set(cur);
             self.upd.run(&self, &self.h.stopped);
         }
+    }
+
+    fn fused(&self) -> Option<Fused> {
+        self.upd.fused()
     }
 }
 
@@ -201,9 +211,8 @@ impl<T: 'static> Setter<T> {
         if n.h.stopped.get() || (n.eq)(&n.value.borrow(), &v) {
             return Ok(());
         }
-        let n = n.clone();
         // Equality was just checked: the step sets the value as it is.
-        graph::run_step_from(&*self.node, move || n.set_changed(v));
+        graph::run_step_from(&**n, move || n.set_changed(v));
         Ok(())
     }
 
@@ -249,7 +258,7 @@ pub(crate) fn derive<T: 'static>(
         .map(|p| succ(p.header().rank.get()))
         .max()
         .unwrap_or(PRIMITIVE + 1);
-    let n = SNode::new(rank, eq, init, Some(Box::new(upd)));
+    let n = SNode::new(rank, eq, init, Updater::with(upd));
     let d: Rc<dyn Node> = n.clone();
     // Creating a signal inside a step needs no special care for signal
     // producers: the initial value was computed from their current values;
@@ -361,7 +370,12 @@ impl<T: 'static> Signal<T> {
         let out = match &self.0 {
             SRepr::Const(v) => {
                 // Give the constant a node to carry the finaliser.
-                let n = SNode::new(PRIMITIVE, Rc::new(|_: &T, _: &T| false), (**v).clone(), None);
+                let n = SNode::new(
+                    PRIMITIVE,
+                    Rc::new(|_: &T, _: &T| false),
+                    (**v).clone(),
+                    Updater::new(None),
+                );
                 Signal(SRepr::Node(n))
             }
             SRepr::Node(n) => {
@@ -659,7 +673,7 @@ pub fn create<T: PartialEq + 'static>(init: T) -> (Signal<T>, Setter<T>) {
 
 /// [`create`] with the equality `eq`.
 pub fn create_eq<T: 'static>(eq: impl Fn(&T, &T) -> bool + 'static, init: T) -> (Signal<T>, Setter<T>) {
-    let n = SNode::new(PRIMITIVE, Rc::new(eq), init, None);
+    let n = SNode::new(PRIMITIVE, Rc::new(eq), init, Updater::new(None));
     (Signal(SRepr::Node(n.clone())), Setter { node: n })
 }
 
@@ -808,24 +822,42 @@ pub fn merge_eq<A: Clone + 'static, T: 'static, S: Borrow<Signal<T>>>(
     signals: impl IntoIterator<Item = S>,
 ) -> Signal<A> {
     let sigs: Vec<Signal<T>> = signals.into_iter().map(|s| s.borrow().clone()).collect();
-    let mut compute = move |sigs: &[Signal<T>]| {
-        let mut acc = init.clone();
-        for s in sigs {
-            acc = s.with_value(|v| f(acc, v));
-        }
-        acc
-    };
-    let first = compute(&sigs);
+    let mut first = init.clone();
+    for s in &sigs {
+        first = s.with_value(|v| f(first, v));
+    }
     let producers: Vec<&dyn Node> = sigs.iter().filter_map(Signal::dyn_node).collect();
     if producers.is_empty() {
         return const_signal(first);
     }
-    let sigs2 = sigs.clone();
     let eq = Rc::new(eq);
     let same = eq.clone();
+    if producers.len() == sigs.len() {
+        // No constant among them (the usual case): fold over the nodes'
+        // values directly, without telling constants from nodes at every
+        // step.
+        let nodes: Vec<Rc<SNode<T>>> = sigs
+            .iter()
+            .filter_map(|s| match &s.0 {
+                SRepr::Node(n) => Some(n.clone()),
+                SRepr::Const(_) => None,
+            })
+            .collect();
+        return derive(eq, first, &producers, move |me| {
+            let mut acc = init.clone();
+            for n in &nodes {
+                acc = f(acc, &n.value.borrow());
+            }
+            me.set_eq(acc, &*same);
+        });
+    }
+    let sigs2 = sigs.clone();
     derive(eq, first, &producers, move |me| {
-        let v = compute(&sigs2);
-        me.set_eq(v, &*same);
+        let mut acc = init.clone();
+        for s in &sigs2 {
+            acc = s.with_value(|v| f(acc, v));
+        }
+        me.set_eq(acc, &*same);
     })
 }
 
@@ -955,7 +987,7 @@ pub fn fix_eq<T: Clone + 'static, R>(
     init: T,
     f: impl FnOnce(&Signal<T>) -> (Signal<T>, R),
 ) -> R {
-    let d = SNode::new(DELAYED, Rc::new(eq), init, None);
+    let d = SNode::new(DELAYED, Rc::new(eq), init, Updater::new(None));
     let (out, r) = f(&Signal(SRepr::Node(d.clone())));
     match &out.0 {
         SRepr::Const(v) => {
