@@ -17,7 +17,6 @@
 use super::freelist;
 use super::freevec::FreeVec;
 use super::rc::NodeRef;
-use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::ptr::{self, NonNull};
@@ -89,33 +88,15 @@ impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Boxed<T, F> {
     const REGULAR: VTable<T> = VTable::new(Self::call, Self::drop, false, false);
     const CANCEL: VTable<T> = VTable::new(Self::call, Self::drop, true, false);
 
-    /// Moves `f` to a block from the node free lists (see `freelist.rs`):
-    /// a closure too big for the slot is as common as the bind it belongs
-    /// to, so it should not cost a trip to the global allocator either.
-    fn boxed(f: F) -> NonNull<F> {
-        let p = freelist::alloc(Layout::new::<F>(), false).cast::<F>();
-        // SAFETY: the block is fresh, sized and aligned for an `F`.
-        unsafe { p.as_ptr().write(f) };
-        p
-    }
-
-    // SAFETY (both): the slot holds a pointer to a live `F` in a block from
-    // `boxed`; the block is given back exactly once, after the closure left it.
+    // SAFETY (both): the slot (its first word, for `call`) holds a pointer
+    // to a live `F` in a block from `freelist::boxed`; the block is given
+    // back exactly once, with the closure called or dropped.
     unsafe fn call(a: Word, _: Word, _: Word, _: Word, node: &NodeRef<T>) {
-        let f = unsafe {
-            let p = NonNull::new_unchecked(a.assume_init() as *mut F);
-            let f = ptr::read(p.as_ptr());
-            freelist::dealloc(p.cast(), Layout::new::<F>(), false);
-            f
-        };
+        let f = unsafe { freelist::unbox(NonNull::new_unchecked(a.assume_init() as *mut F)) };
         f(node)
     }
     unsafe fn drop(slot: *mut Slot) {
-        unsafe {
-            let p = ptr::read(slot as *mut NonNull<F>);
-            ptr::drop_in_place(p.as_ptr());
-            freelist::dealloc(p.cast(), Layout::new::<F>(), false);
-        }
+        unsafe { freelist::drop_boxed(ptr::read(slot as *mut NonNull<F>)) }
     }
 }
 
@@ -133,7 +114,7 @@ impl<T: 'static> Callback<T> {
             }
         } else {
             // SAFETY: a pointer is one word, aligned like the slot.
-            unsafe { ptr::write(slot.as_mut_ptr() as *mut NonNull<F>, Boxed::<T, F>::boxed(f)) };
+            unsafe { ptr::write(slot.as_mut_ptr() as *mut NonNull<F>, freelist::boxed(f)) };
             if cancel {
                 &Boxed::<T, F>::CANCEL
             } else {

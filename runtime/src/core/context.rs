@@ -26,7 +26,6 @@
 //! and "is there queued work?" is one flag, checked only at the outermost
 //! exit.
 
-use std::alloc::Layout;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
@@ -63,10 +62,7 @@ impl<F: FnOnce()> Run for Option<F> {
 impl Job {
     /// A job that calls `f`.
     pub(crate) fn new<F: FnOnce() + 'static>(f: F) -> Job {
-        let p = freelist::alloc(Layout::new::<Option<F>>(), false).cast::<Option<F>>();
-        // SAFETY: the block is fresh, sized and aligned for an `Option<F>`.
-        unsafe { p.as_ptr().write(Some(f)) };
-        Job(p)
+        Job(freelist::boxed(Some(f)))
     }
 
     /// Calls the closure, then frees its block (also if it panics).
@@ -78,13 +74,8 @@ impl Job {
 
 impl Drop for Job {
     fn drop(&mut self) {
-        // SAFETY: the object is live and dropped once; its block came from
-        // `freelist::alloc` with the layout the object's table gives.
-        unsafe {
-            let layout = Layout::for_value(self.0.as_ref());
-            std::ptr::drop_in_place(self.0.as_ptr());
-            freelist::dealloc(self.0.cast(), layout, false);
-        }
+        // SAFETY: the block came from `freelist::boxed` and is dropped once.
+        unsafe { freelist::drop_boxed(self.0) }
     }
 }
 

@@ -20,6 +20,7 @@
 
 use std::alloc::{self, Layout};
 use std::cell::Cell;
+use std::mem::size_of;
 use std::ptr::{self, NonNull};
 
 /// The granularity of size classes, and the alignment of every pooled block.
@@ -88,6 +89,57 @@ fn class_of(layout: Layout) -> Option<usize> {
 fn class_layout(class: usize) -> Layout {
     // SAFETY: the size is a non-zero multiple of the alignment, a power of two.
     unsafe { Layout::from_size_align_unchecked((class + 1) * STEP, STEP) }
+}
+
+/// Moves `v` into a fresh block: `Box::new` on the free lists. Closures
+/// too big to be stored inline, deferred jobs and I/O retry objects are made
+/// as often as the promises they serve, so they should not cost a trip to
+/// the global allocator either.
+#[inline]
+pub(crate) fn boxed<V>(v: V) -> NonNull<V> {
+    if size_of::<V>() == 0 {
+        // Nothing to store (as `Box` does for zero-sized values).
+        std::mem::forget(v);
+        return NonNull::dangling();
+    }
+    let p = alloc(Layout::new::<V>(), false).cast::<V>();
+    // SAFETY: the block is fresh, sized and aligned for a `V`.
+    unsafe { p.as_ptr().write(v) };
+    p
+}
+
+/// Moves the value out of a block from [`boxed`] and gives the block back.
+///
+/// # Safety
+/// `p` came from [`boxed`], holds a live value, and is not used again.
+#[inline]
+pub(crate) unsafe fn unbox<V>(p: NonNull<V>) -> V {
+    // SAFETY: the caller's promise; the block is given back once, after the
+    // value left it.
+    unsafe {
+        let v = p.as_ptr().read();
+        if size_of::<V>() != 0 {
+            dealloc(p.cast(), Layout::new::<V>(), false);
+        }
+        v
+    }
+}
+
+/// Drops the value in a block from [`boxed`] (possibly seen through an
+/// unsized pointer, such as `NonNull<dyn Trait>`) and gives the block back.
+///
+/// # Safety
+/// `p` came from [`boxed`], holds a live value, and is not used again.
+pub(crate) unsafe fn drop_boxed<V: ?Sized>(p: NonNull<V>) {
+    // SAFETY: the caller's promise; the layout the value's metadata gives is
+    // the one `boxed` allocated with.
+    unsafe {
+        let layout = Layout::for_value(p.as_ref());
+        ptr::drop_in_place(p.as_ptr());
+        if layout.size() != 0 {
+            dealloc(p.cast(), layout, false);
+        }
+    }
 }
 
 /// Allocates a block for `layout` (non-zero size); aborts on out-of-memory,
@@ -182,6 +234,30 @@ pub(crate) fn blocks_out() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boxed_values_of_any_size_come_back_or_drop_once() {
+        use std::cell::Cell;
+        thread_local!(static DROPS: Cell<u32> = const { Cell::new(0) });
+        struct Unit;
+        impl Drop for Unit {
+            fn drop(&mut self) {
+                DROPS.with(|d| d.set(d.get() + 1));
+            }
+        }
+        // Zero-sized: no block at all.
+        let p = boxed(Unit);
+        unsafe { drop_boxed(p) };
+        let p = boxed(Unit);
+        drop(unsafe { unbox(p) });
+        assert_eq!(DROPS.with(Cell::get), 2);
+        // Sized, through a trait object as `Job` and `RetryBox` see them.
+        let p = boxed([7u64; 5]);
+        assert_eq!(unsafe { unbox(p) }, [7u64; 5]);
+        let p: NonNull<dyn std::any::Any> = boxed((Unit, 3u32));
+        unsafe { drop_boxed(p) };
+        assert_eq!(DROPS.with(Cell::get), 3);
+    }
 
     #[test]
     fn blocks_are_reused_per_class() {

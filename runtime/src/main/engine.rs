@@ -8,7 +8,6 @@
 //! completions) into local vectors, releases every borrow, then resolves. A
 //! callback can therefore freely register, cancel, close or sleep again.
 
-use std::alloc::Layout;
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -82,11 +81,7 @@ pub(crate) struct RetryBox(NonNull<dyn Retry>);
 
 impl RetryBox {
     pub(crate) fn new<R: Retry + 'static>(call: R) -> RetryBox {
-        const { assert!(size_of::<R>() > 0, "a retry object has a non-zero size") };
-        let p = freelist::alloc(Layout::new::<R>(), false).cast::<R>();
-        // SAFETY: the block is fresh, sized and aligned for an `R`.
-        unsafe { p.as_ptr().write(call) };
-        RetryBox(p)
+        RetryBox(freelist::boxed(call))
     }
 
     /// [`Retry::retry`]; the box back if the call would still block.
@@ -108,13 +103,8 @@ impl RetryBox {
 
 impl Drop for RetryBox {
     fn drop(&mut self) {
-        // SAFETY: the object is live and dropped once; its block came from
-        // `freelist::alloc` with the layout the object's table gives.
-        unsafe {
-            let layout = Layout::for_value(self.0.as_ref());
-            std::ptr::drop_in_place(self.0.as_ptr());
-            freelist::dealloc(self.0.cast(), layout, false);
-        }
+        // SAFETY: the block came from `freelist::boxed` and is dropped once.
+        unsafe { freelist::drop_boxed(self.0) }
     }
 }
 
