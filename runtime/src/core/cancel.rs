@@ -30,7 +30,7 @@ pub(crate) fn cancel_erased(start: AnyNode) {
         n.cancel_step(&mut work, &mut marked);
     }
     for job in marked {
-        context::run_or_defer(move || job.run());
+        context::run_job_or_defer(job);
     }
 }
 

@@ -173,15 +173,13 @@ pub(crate) fn defer(job: Job) {
 }
 
 /// Runs `job` now (nested) or queues it if the stack is already deep.
-#[inline]
-pub(crate) fn run_or_defer(job: impl FnOnce() + 'static) {
+pub(crate) fn run_job_or_defer(job: Job) {
     match enter() {
         Some(d) => {
-            let guard = Leave(d);
-            job();
-            drop(guard);
+            let _leave = Leave(d);
+            job.run();
         }
-        None => defer(Job::new(job)),
+        None => defer(job),
     }
 }
 
