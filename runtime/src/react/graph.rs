@@ -243,7 +243,14 @@ pub(crate) trait Node: 'static {
     fn run(self: Rc<Self>);
     /// Recomputes the node in the step `cur` unless it already ran in it or
     /// is stopped (for plans: one dynamic call per node instead of two).
-    fn run_in(self: Rc<Self>, cur: u64);
+    fn run_in(self: Rc<Self>, cur: u64) {
+        let h = self.header();
+        if h.stamp.get() == cur || h.stopped.get() {
+            return;
+        }
+        h.stamp.set(cur);
+        self.run();
+    }
     /// The node's fused update, for plans (see [`Updater`]); `None` runs
     /// it with `run_in`.
     fn fused(&self) -> Option<Fused> {

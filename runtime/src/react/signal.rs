@@ -101,13 +101,6 @@ impl<T: 'static> Node for SNode<T> {
         self.upd.run(&self, &self.h.stopped);
     }
 
-    fn run_in(self: Rc<Self>, cur: u64) {
-        if self.h.stamp.get() != cur && !self.h.stopped.get() {
-            self.h.stamp.set(cur);
-            self.upd.run(&self, &self.h.stopped);
-        }
-    }
-
     fn fused(&self) -> Option<Fused> {
         self.upd.fused()
     }
