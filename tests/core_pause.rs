@@ -149,6 +149,30 @@ fn abandon_paused_leaves_the_pauses_pending_and_resets_the_count() {
 }
 
 #[test]
+fn abandon_paused_from_a_resumed_callback_spares_the_rest_of_the_batch() {
+    let log = Log::new();
+    let l = log.clone();
+    let newer = Rc::new(RefCell::new(None));
+    let n = newer.clone();
+    let _first = pause().map(move |()| {
+        *n.borrow_mut() = Some(pause());
+        abandon_paused();
+        l.push("first");
+    });
+    let l = log.clone();
+    let _second = pause().map(move |()| l.push("second"));
+    wakeup_paused();
+    wakeup_paused();
+    // The pause made during the wakeup was abandoned; the one queued before
+    // it, in the batch being woken, still ran.
+    let newer = newer.borrow_mut().take().map(|p| p.state());
+    assert_eq!(
+        (log.entries(), newer, paused_count()),
+        (vec!["first".to_string(), "second".to_string()], Some(State::Pending), 0)
+    );
+}
+
+#[test]
 fn a_pause_folded_into_a_bind_result_is_still_woken() {
     let p = resolved(()).bind(|()| pause()).bind(|()| pause().map(|()| "done"));
     wakeup_paused();

@@ -252,6 +252,26 @@ fn wait_read_waits_and_can_be_canceled() {
 }
 
 #[test]
+fn several_waiters_on_one_fd_are_all_woken_in_order() {
+    let _g = shared();
+    let (r, w) = pipe().unwrap();
+    let order = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let waits: Vec<Promise<()>> = (0..3)
+        .map(|i| {
+            let o = order.clone();
+            wait_read(&r).map(move |()| o.borrow_mut().push(i))
+        })
+        .collect();
+    // One read waits too, and takes the byte once it is there.
+    let read = unix::read(&r, vec![0u8; 1], 0, 1).map(|(b, n)| (b[0], n));
+    main::run(unix::write(&w, b"z", 0, 1)).unwrap();
+    let read = main::run(read).unwrap();
+    main::run(lwt::join(waits)).unwrap();
+    assert_eq!((read, order.borrow().clone()), ((b'z', 1), vec![0, 1, 2]));
+    assert_eq!(main::readable_count(), 0);
+}
+
+#[test]
 fn wait_write_resolves_on_an_empty_pipe() {
     let _g = shared();
     let (_r, w) = pipe().unwrap();
