@@ -76,7 +76,7 @@ impl<T: 'static> Node for ENode<T> {
         self.upd.run(&self, &self.h.stopped);
     }
 
-    fn fused(&self) -> Option<Fused> {
+    fn fused(&self) -> Option<(Fused, *mut ())> {
         self.upd.fused()
     }
 

@@ -253,7 +253,7 @@ pub(crate) trait Node: 'static {
     }
     /// The node's fused update, for plans (see [`Updater`]); `None` runs
     /// it with `run_in`.
-    fn fused(&self) -> Option<Fused> {
+    fn fused(&self) -> Option<(Fused, *mut ())> {
         None
     }
     /// Forgets the occurrence of the step that is ending (events only).
@@ -692,6 +692,13 @@ struct Planned {
     /// reference (the fused update takes its own strong reference for the
     /// call).
     ptr: *const (),
+    /// The fused update's second argument: the address of the node's update
+    /// function (the inside of its box), so the call reaches the function
+    /// without first loading the box's address from the node (one load
+    /// fewer in the chain of dependent loads every node starts with). Null
+    /// for `run_weak`. Good while the generation is the plan's, as `ptr`:
+    /// replacing the function moves the generation.
+    env: *mut (),
     /// Its first producer's `changed` cell (every planned node has one: the
     /// node it was reached from), checked without indexing. By address: the
     /// producers are the primitive, alive while it runs a step, and planned
@@ -823,13 +830,18 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
         let from = plan.cells.len() as u32;
         plan.cells.extend(ps);
         n.header().in_plan.set(true);
-        let (run, ptr) = match n.fused() {
-            Some(f) => (f, Rc::as_ptr(n) as *const ()),
-            None => (run_weak as Fused, w as *const Weak<dyn Node> as *const ()),
+        let (run, ptr, env) = match n.fused() {
+            Some((f, env)) => (f, Rc::as_ptr(n) as *const (), env),
+            None => (
+                run_weak as Fused,
+                w as *const Weak<dyn Node> as *const (),
+                std::ptr::null_mut(),
+            ),
         };
         planned.push(Planned {
             run,
             ptr,
+            env,
             first,
             more: (from, plan.cells.len() as u32),
         });
@@ -843,7 +855,7 @@ fn build_plan(src: &dyn Node, plan: &mut Plan) {
 /// # Safety
 ///
 /// `w` is the address of a live `Weak<dyn Node>`.
-unsafe fn run_weak(w: *const (), cur: u64) {
+unsafe fn run_weak(w: *const (), _env: *mut (), cur: u64) {
     // SAFETY: the caller's promise.
     let w = unsafe { &*(w as *const Weak<dyn Node>) };
     if let Some(n) = w.upgrade() {
@@ -904,7 +916,7 @@ fn run_plan(src: &dyn Node, plan: &Plan, cur: u64, init: impl FnOnce()) -> Optio
                     // fused update (replacing a function moves the
                     // generation too), or `run_weak` with `p.ptr` pointing
                     // into `plan.nodes`, which `plan` keeps.
-                    unsafe { (p.run)(p.ptr, cur) };
+                    unsafe { (p.run)(p.ptr, p.env, cur) };
                 }
             }
             next.set(order.as_ptr_range().end);
@@ -1111,7 +1123,7 @@ pub(crate) type UpdateFn<N> = Box<dyn FnMut(&Rc<N>)>;
 /// (whose value is not being dropped) of the type the function was made
 /// for, that is the one whose [`Node::fused`] returned it; the function
 /// holds a strong reference of its own while it runs.
-pub(crate) type Fused = unsafe fn(*const (), u64);
+pub(crate) type Fused = unsafe fn(*const (), *mut (), u64);
 
 /// The node types that keep their update function in an [`Updater`].
 pub(crate) trait Updated: Node + Sized {
@@ -1140,10 +1152,16 @@ impl<N: 'static> Updater<N> {
         }
     }
 
-    /// The fused update, if the function is still the one it was made for.
+    /// The fused update, if the function is still the one it was made for,
+    /// with the address of the function (what the fused update's `env`
+    /// takes); `None` also once the function was released.
     #[inline]
-    pub(crate) fn fused(&self) -> Option<Fused> {
-        self.fused.get()
+    pub(crate) fn fused(&self) -> Option<(Fused, *mut ())> {
+        let run = self.fused.get()?;
+        // SAFETY: a short shared access to the slot that runs no user code
+        // (see the type's doc); only the box's address is read.
+        let f = unsafe { (*self.f.get()).as_mut() }?;
+        Some((run, &mut **f as *mut dyn FnMut(&Rc<N>) as *mut ()))
     }
 
     pub(crate) fn set(&self, f: UpdateFn<N>) {
@@ -1211,8 +1229,9 @@ impl<N: 'static> Updater<N> {
 ///
 /// `node` is the address of the value of a live `Rc<N>` (strong count above
 /// zero) whose updater was made by `Updater::with::<F>` and whose function
-/// was not replaced since (`set` clears `fused`).
-unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), cur: u64) {
+/// was not replaced since (`set` clears `fused`); `env` is the address of
+/// that function, as [`Updater::fused`] gave it.
+unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), env: *mut (), cur: u64) {
     let node = node as *const N;
     // SAFETY: `node` is the address `Rc::as_ptr` gave for a live `Rc<N>` (or
     // for an `Rc<dyn Node>` made from one by unsized coercion: the same
@@ -1235,16 +1254,21 @@ unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), cur
     // Not `Running::start`: no node runs while a plan's node runs, and each
     // runs once (see above), so the function is not running already.
     debug_assert!(!upd.running.get());
+    // SAFETY: a short read of the slot, no user code runs meanwhile (see
+    // `Updater`). `release` empties the slot without moving the generation:
+    // an empty slot means `env` is gone too.
+    if unsafe { (*upd.f.get()).is_none() } {
+        return;
+    }
     upd.running.set(true);
     let running = Running(&upd.running);
-    // SAFETY: as in `Updater::run`: with `running` set, this is the only
-    // reference to the slot.
-    let slot = unsafe { &mut *upd.f.get() };
-    let Some(b) = slot.as_mut() else { return };
-    // SAFETY: `fused` is set only together with a function of type `F`
-    // (`with`), and cleared by `set` when it is replaced; `release` empties
-    // the slot instead (checked just above). So the box holds an `F`.
-    let f = unsafe { &mut *(&mut **b as *mut dyn FnMut(&Rc<N>) as *mut F) };
+    // SAFETY: the slot holds the function `env` points into: `fused` was
+    // set together with a function of type `F` (`with`) and is cleared by
+    // `set` when it is replaced (which moves the generation, so the plan
+    // that gave `env` is not followed any more); `release` empties the
+    // slot instead (checked just above). With `running` set, nothing else
+    // touches the function, as in `Updater::run`.
+    let f = unsafe { &mut *(env as *mut F) };
     // A panic unwinds through here as through `run`: `running` is cleared,
     // the function stays in place.
     f(&me);

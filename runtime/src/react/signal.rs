@@ -101,7 +101,7 @@ impl<T: 'static> Node for SNode<T> {
         self.upd.run(&self, &self.h.stopped);
     }
 
-    fn fused(&self) -> Option<Fused> {
+    fn fused(&self) -> Option<(Fused, *mut ())> {
         self.upd.fused()
     }
 }
