@@ -46,8 +46,12 @@ pub(crate) const MAX_DEPTH: u32 = 42;
 /// out and calls it in place.
 pub(crate) struct Job(NonNull<dyn Run>);
 
-/// What a [`Job`] holds: a closure taken out once.
-trait Run {
+/// What a [`Job`] holds: work done once (a closure taken out and called, or
+/// a callback run whose state was written straight into the block, see
+/// [`Job::new_in`]). After `run`, dropping what is left must do nothing
+/// that matters.
+pub(crate) trait Run {
+    /// Does the work; called at most once.
     fn run(&mut self);
 }
 
@@ -63,6 +67,22 @@ impl Job {
     /// A job that calls `f`.
     pub(crate) fn new<F: FnOnce() + 'static>(f: F) -> Job {
         Job(freelist::boxed(Some(f)))
+    }
+
+    /// A job whose state `init` writes in place into the job's fresh block
+    /// (a pointer to uninitialized memory sized for an `R`). Building the
+    /// state on the stack and moving it in would copy it through the stack
+    /// right after writing it: a store-forwarding stall on the hot path of
+    /// every deferred wakeup.
+    ///
+    /// # Safety
+    /// `init` must initialize the whole `R` before it returns, and must not
+    /// unwind.
+    #[inline(always)]
+    pub(crate) unsafe fn new_in<R: Run + 'static>(init: impl FnOnce(*mut R)) -> Job {
+        let p = freelist::alloc(std::alloc::Layout::new::<R>(), false).cast::<R>();
+        init(p.as_ptr());
+        Job(p)
     }
 
     /// Calls the closure, then frees its block (also if it panics).

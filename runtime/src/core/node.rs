@@ -216,6 +216,41 @@ impl<T: 'static> Node<T> {
     /// the outcome back if the node was not pending.
     #[inline(always)]
     pub(crate) fn settle(&self, outcome: Result<T, Error>) -> Result<Callbacks<T>, Result<T, Error>> {
+        self.settle_with(outcome, std::mem::take)
+    }
+
+    /// [`Node::settle`], moving the callbacks straight to `dst` (always
+    /// written: with no callback if the node was not pending).
+    ///
+    /// # Safety
+    /// `dst` is valid for a write of a `Callbacks<T>`; what it held is
+    /// overwritten without being dropped.
+    #[inline(always)]
+    pub(crate) unsafe fn settle_into(
+        &self,
+        outcome: Result<T, Error>,
+        dst: *mut Callbacks<T>,
+    ) -> Result<(), Result<T, Error>> {
+        // SAFETY: the caller's promise for `dst`; `take` reads the
+        // callbacks out of the pending state, which is then overwritten
+        // without a drop (see `settle_with`), so they are moved, not copied.
+        let r = self.settle_with(outcome, |cbs| unsafe { dst.write(std::ptr::read(cbs)) });
+        if r.is_err() {
+            // SAFETY: as above.
+            unsafe { dst.write(Callbacks::new()) };
+        }
+        r
+    }
+
+    /// Sets the outcome of a pending root; `take` gets its callbacks, which
+    /// it must take out (the state they are in is overwritten without a
+    /// drop).
+    #[inline(always)]
+    fn settle_with<R>(
+        &self,
+        outcome: Result<T, Error>,
+        take: impl FnOnce(&mut Callbacks<T>) -> R,
+    ) -> Result<R, Result<T, Error>> {
         let Ok(mut st) = self.st.try_borrow_mut() else {
             // Borrowed by a running observer: it is resolved already.
             return Err(outcome);
@@ -223,21 +258,47 @@ impl<T: 'static> Node<T> {
         let St::Pending(p) = &mut *st else {
             return Err(outcome);
         };
-        let cbs = std::mem::take(&mut p.callbacks);
+        let cbs = take(&mut p.callbacks);
         let cancel = std::mem::replace(&mut p.cancel, HowToCancel::not());
         let new = match outcome {
             Ok(v) => St::Fulfilled(v),
             Err(e) => St::Rejected(e),
         };
         // SAFETY: what is left of the pending state owns nothing (no
-        // callback, no link), so overwriting it without a drop leaks
-        // nothing; this spares moving the whole state twice on the path
-        // every resolution takes.
+        // callback: `take` took them; no link), so overwriting it without
+        // a drop leaks nothing; this spares moving the whole state twice
+        // on the path every resolution takes.
         unsafe { std::ptr::write(&mut *st, new) };
         drop(st);
         // The cancellation link goes once the node is settled.
         drop(cancel);
         Ok(cbs)
+    }
+
+    /// Whether a pending node has callbacks; `None` if it is not pending.
+    #[inline(always)]
+    fn has_callbacks(&self) -> Option<bool> {
+        match &*self.st.try_borrow().ok()? {
+            St::Pending(p) => Some(!p.callbacks.is_empty()),
+            _ => None,
+        }
+    }
+}
+
+/// The deferred run of a settled node's callbacks, written in place into
+/// its job's block (see [`NodeRef::deferred_callbacks`]).
+struct CallbackRun<T: 'static> {
+    node: Option<NodeRef<T>>,
+    cbs: Callbacks<T>,
+    canceled: bool,
+}
+
+impl<T: 'static> context::Run for CallbackRun<T> {
+    fn run(&mut self) {
+        if let Some(node) = self.node.take() {
+            let cbs = std::mem::take(&mut self.cbs);
+            run_callbacks(&node, cbs, self.canceled);
+        }
     }
 }
 
@@ -401,18 +462,46 @@ impl<T: 'static> NodeRef<T> {
     /// Resolves a root, deferring the callbacks if a callback is running
     /// (Lwt's `wakeup_later`).
     pub(crate) fn resolve_later(&self, outcome: Result<T, Error>) -> Result<(), Result<T, Error>> {
+        if context::in_callback() {
+            return self.settle_deferred(outcome);
+        }
         let canceled = matches!(&outcome, Err(e) if e.is_canceled());
         let cbs = self.settle(outcome)?;
         if !cbs.is_empty() {
-            let node = self.clone();
-            let job = move || run_callbacks(&node, cbs, canceled);
-            if context::in_callback() {
-                context::defer(Job::new(job));
-            } else {
-                context::run_nested(job);
-            }
+            context::run_nested(|| run_callbacks(self, cbs, canceled));
         }
         Ok(())
+    }
+
+    /// Settles a root and queues the run of its callbacks, if it has any.
+    #[inline]
+    fn settle_deferred(&self, outcome: Result<T, Error>) -> Result<(), Result<T, Error>> {
+        match self.has_callbacks() {
+            None => Err(outcome),
+            Some(false) => self.settle(outcome).map(drop),
+            Some(true) => {
+                let canceled = matches!(&outcome, Err(e) if e.is_canceled());
+                context::defer(self.deferred_callbacks(outcome, canceled));
+                Ok(())
+            }
+        }
+    }
+
+    /// Settles a pending root (if it is not pending, the outcome is
+    /// dropped) and returns the job that runs its callbacks. The callbacks
+    /// go straight from the node into the job's block.
+    #[inline(always)]
+    fn deferred_callbacks(&self, outcome: Result<T, Error>, canceled: bool) -> Job {
+        // SAFETY: every field is written, and nothing here unwinds (the
+        // outcome's drop cannot run: the node is pending, checked by
+        // every caller with no user code since).
+        unsafe {
+            Job::new_in(|at: *mut CallbackRun<T>| {
+                std::ptr::addr_of_mut!((*at).node).write(Some(self.clone()));
+                std::ptr::addr_of_mut!((*at).canceled).write(canceled);
+                let _ = self.settle_into(outcome, std::ptr::addr_of_mut!((*at).cbs));
+            })
+        }
     }
 
     /// Marks a pending root canceled without running its callbacks; returns
