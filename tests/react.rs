@@ -2202,3 +2202,22 @@ fn planned_event_steps_clear_occurrences_and_fix_still_works() {
     // Per update: the step itself and the delayed step that follows.
     assert_eq!(steps.get(), 1 + 3 * 2 + 1);
 }
+
+#[test]
+fn setting_a_source_while_a_derived_value_is_borrowed_is_reported_not_undefined() {
+    // Update functions read values without marking a borrow; the write of
+    // a value still checks for readers, so a borrow held across a `set`
+    // (outside any step) is caught, reported, and leaves the graph usable.
+    let hook = hook_log();
+    let (src, set) = s::create(1);
+    let doubled = src.map(|x| x * 2);
+    set.set(2); // a first step makes the plan that the next one follows
+    doubled.with_value(|v| {
+        assert_eq!(*v, 4);
+        set.set(3);
+        assert_eq!(*v, 4, "the borrowed value was not overwritten");
+    });
+    assert_eq!(hook.borrow().len(), 1, "{:?}", hook.borrow());
+    set.set(5);
+    assert_eq!(doubled.value(), 10);
+}

@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::borrow::Borrow;
-use std::cell::RefCell;
+use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::rc::Rc;
 
@@ -15,10 +15,107 @@ use crate::core::Error;
 pub(crate) type EqFn<T> = Rc<dyn Fn(&T, &T) -> bool>;
 type SUpdate<T> = Box<dyn FnMut(&Rc<SNode<T>>)>;
 
+/// A signal's current value: a `RefCell` shaped for the update steps.
+///
+/// Code outside the update functions (the user's `with_value`, `value`,
+/// printing) borrows it with [`Value::borrow`], which counts the reader;
+/// the only writer, [`Value::replace`] (a node storing its new value),
+/// refuses to write while a reader is counted, so a borrow held across a
+/// `set` is caught, as `RefCell` would. Update functions read their
+/// producers' values, and `set_eq` its own for the equality, without
+/// counting, through [`Value::in_step`]: the counting was a tenth of the
+/// cost of a derived signal's update. That is sound because no value is
+/// written while such a reference lives: inside a step a value is written
+/// only by its own node's update, after all its readers of the step (rank
+/// order) and never nested in another node's update; setting a primitive
+/// or executing a step inside a step is refused before anything is
+/// written; and `replace` runs no user code while it writes.
+pub(crate) struct Value<T> {
+    v: UnsafeCell<T>,
+    /// Counted readers (`borrow`) alive now.
+    readers: Cell<usize>,
+}
+
+/// A counted read of a [`Value`] (as `std::cell::Ref`).
+pub(crate) struct ValueRef<'a, T> {
+    value: &'a Value<T>,
+}
+
+impl<T> Value<T> {
+    fn new(v: T) -> Value<T> {
+        Value {
+            v: UnsafeCell::new(v),
+            readers: Cell::new(0),
+        }
+    }
+
+    /// Reads the value, counted until the guard is dropped.
+    #[inline]
+    pub(crate) fn borrow(&self) -> ValueRef<'_, T> {
+        self.readers.set(self.readers.get() + 1);
+        ValueRef { value: self }
+    }
+
+    /// Reads the value without counting, from inside an update step.
+    ///
+    /// # Safety
+    /// Only from an update function of the running step (or the equality
+    /// check of a value it sets), for a reference that does not outlive the
+    /// call: then no `replace` of this value can run while it lives (see
+    /// the type's doc).
+    #[inline(always)]
+    pub(crate) unsafe fn in_step(&self) -> &T {
+        // SAFETY: the caller's promise; `replace` never leaves a write in
+        // progress while other code runs.
+        unsafe { &*self.v.get() }
+    }
+
+    /// Writes `v` and returns the old value (dropped by the caller, after
+    /// the write: its drop may run user code).
+    ///
+    /// # Panics
+    /// If a counted reader is alive (a `with_value` closure that set a
+    /// signal this one depends on).
+    #[inline]
+    fn replace(&self, v: T) -> T {
+        if self.readers.get() != 0 {
+            written_while_borrowed();
+        }
+        // SAFETY: no counted reader, no uncounted one either (see the
+        // type's doc), and no user code runs until this returns.
+        unsafe { std::mem::replace(&mut *self.v.get(), v) }
+    }
+}
+
+impl<T> std::ops::Deref for ValueRef<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: a counted reader: `replace` refuses to write meanwhile.
+        unsafe { &*self.value.v.get() }
+    }
+}
+
+impl<T> Drop for ValueRef<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.value.readers.set(self.value.readers.get() - 1);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn written_while_borrowed() -> ! {
+    panic!(
+        "lwt::react: a signal's value changed while it was borrowed \
+         (a `with_value` closure set a signal this one depends on)"
+    )
+}
+
 /// The node of a non-constant signal: its current value.
 pub(crate) struct SNode<T: 'static> {
     pub(crate) h: Header,
-    pub(crate) value: RefCell<T>,
+    pub(crate) value: Value<T>,
     pub(crate) eq: EqFn<T>,
     // Borrowed mutably while the function runs (a node never runs inside
     // its own run). If the node stops itself meanwhile, `run` drops the
@@ -30,7 +127,7 @@ impl<T: 'static> SNode<T> {
     fn new(rank: u32, eq: EqFn<T>, init: T, upd: Updater<SNode<T>>) -> Rc<SNode<T>> {
         Rc::new(SNode {
             h: Header::new(rank),
-            value: RefCell::new(init),
+            value: Value::new(init),
             eq,
             upd,
         })
@@ -43,6 +140,17 @@ impl<T: 'static> SNode<T> {
         self.set_eq(v, &*eq);
     }
 
+    /// The value, read by an update function while its step runs (see
+    /// [`Value`]).
+    ///
+    /// # Safety
+    /// As [`Value::in_step`].
+    #[inline(always)]
+    pub(crate) unsafe fn value_in_step(&self) -> &T {
+        // SAFETY: the caller's promise.
+        unsafe { self.value.in_step() }
+    }
+
     /// [`SNode::set`] with `eq`, the signal's equality: update functions
     /// that know its type call it directly rather than through `self.eq`.
     #[inline]
@@ -50,7 +158,9 @@ impl<T: 'static> SNode<T> {
         if self.h.stopped.get() {
             return;
         }
-        let same = eq(&self.value.borrow(), &v);
+        // SAFETY: called by an update function (or a step's primitive
+        // update) of the running step, for the duration of `eq`.
+        let same = eq(unsafe { self.value_in_step() }, &v);
         if same {
             return;
         }
@@ -67,7 +177,7 @@ impl<T: 'static> SNode<T> {
 
     #[inline]
     fn store(&self, v: T) {
-        let old = std::mem::replace(&mut *self.value.borrow_mut(), v);
+        let old = self.value.replace(v);
         drop(old);
         self.h.schedule_deps();
     }
@@ -397,7 +507,8 @@ impl<T: 'static> Signal<T> {
                 let init = f(&n.value.borrow());
                 let s = n.clone();
                 derive(eq, init, &[&**n], move |me| {
-                    let v = f(&s.value.borrow());
+                    // SAFETY: an update function, during its step.
+                    let v = f(unsafe { s.value_in_step() });
                     me.set_eq(v, &same);
                 })
             }
@@ -468,7 +579,8 @@ impl<T: 'static> Signal<T> {
                 let first = f(&n.value.borrow()).unwrap_or(init);
                 let s = n.clone();
                 derive(Rc::new(eq), first, &[&**n], move |me| {
-                    let v = f(&s.value.borrow());
+                    // SAFETY: an update function, during its step.
+                    let v = f(unsafe { s.value_in_step() });
                     if let Some(v) = v {
                         me.set(v);
                     }
@@ -839,7 +951,8 @@ pub fn merge_eq<A: Clone + 'static, T: 'static, S: Borrow<Signal<T>>>(
         return derive(eq, first, &producers, move |me| {
             let mut acc = init.clone();
             for n in &nodes {
-                acc = f(acc, &n.value.borrow());
+                // SAFETY: an update function, during its step.
+                acc = f(acc, unsafe { n.value_in_step() });
             }
             me.set_eq(acc, &*same);
         });
