@@ -873,15 +873,23 @@ fn run_plan(src: &dyn Node, plan: &Plan, cur: u64, init: impl FnOnce()) -> Optio
         return None;
     };
     let cells = &plan.cells[..];
+    // Whether the primitive changed, known once its update has run: the
+    // nodes it feeds directly (the most common first producer) then need
+    // no load to know they are due.
+    let src_cell: *const Cell<u64> = &src.header().changed;
+    let src_changed = Cell::new(false);
     // Only while the plan is followed (see `Planned::first`).
     let due = |p: &Planned| {
         // SAFETY: the plan is followed (checked before every call), so the
         // producers whose cells these are are alive.
         unsafe {
-            (*p.first).get() == cur
-                || cells[p.more.0 as usize..p.more.1 as usize]
-                    .iter()
-                    .any(|&c| (*c).get() == cur)
+            (if std::ptr::eq(p.first, src_cell) {
+                src_changed.get()
+            } else {
+                (*p.first).get() == cur
+            }) || cells[p.more.0 as usize..p.more.1 as usize]
+                .iter()
+                .any(|&c| (*c).get() == cur)
         }
     };
     // The address of the next entry to look at (rather than its index: the
@@ -898,6 +906,7 @@ fn run_plan(src: &dyn Node, plan: &Plan, cur: u64, init: impl FnOnce()) -> Optio
             if let Some(init) = init.take() {
                 init();
             }
+            src_changed.set(src.header().changed.get() == cur);
             let mut rest = order[index(next.get())..].iter();
             while let Some(p) = rest.next() {
                 // The graph may have changed in the node that ran last, or
