@@ -148,18 +148,24 @@ fn line_step(inner: &Inner, acc: &mut Option<Vec<u8>>) -> Option<Vec<u8>> {
     let data = &buf[ptr..max];
     match find_newline(data) {
         Some(i) => {
-            let mut line = match acc.take() {
-                None => data[..i].to_vec(),
+            let line = match acc.take() {
+                // The usual case, the whole line in the buffer: its `\r` is
+                // looked for there, before the copy (reading back a byte
+                // `memcpy` has just written stalled on the store).
+                None => {
+                    let end = if i > 0 && data[i - 1] == b'\r' { i - 1 } else { i };
+                    data[..end].to_vec()
+                }
                 Some(mut a) => {
                     a.extend_from_slice(&data[..i]);
+                    if a.last() == Some(&b'\r') {
+                        a.pop();
+                    }
                     a
                 }
             };
             drop(buf);
             inner.ptr.set(ptr + i + 1);
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
             Some(line)
         }
         None => {
