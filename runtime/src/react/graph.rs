@@ -30,9 +30,10 @@
 //! queued with [`after_step`] and runs once the step is over.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::NonNull;
 use std::rc::{Rc, Weak};
 
 use super::queue::Queue;
@@ -1080,13 +1081,15 @@ fn drain_after() {
 /// of small functions (a `map` is a multiplication) that bookkeeping was
 /// most of the step.
 ///
-/// The function sits in an `UnsafeCell` guarded by `running` (a `RefCell`
-/// would do, for two more instructions per node and step): while it runs,
-/// nothing else touches the slot — `release` leaves it for `run` to drop
-/// afterwards, `set` and a nested `run` panic. Every access to the slot is
-/// a short one that runs no user code while it lasts, but the call itself.
+/// The function is owned through a raw pointer (a `Box` let go with
+/// `Box::into_raw`, taken back to drop it), guarded by `running` (a
+/// `RefCell` would do, for two more instructions per node and step): while
+/// it runs, nothing else touches it — `release` leaves it for `run` to drop
+/// afterwards, `set` and a nested `run` panic. Every `&mut` to it is made
+/// from that one pointer for the call only, so plans may keep a copy of the
+/// pointer (see [`Updater::fused`]) and call through it later.
 pub(crate) struct Updater<N: 'static> {
-    f: UnsafeCell<Option<UpdateFn<N>>>,
+    f: Cell<Option<FnPtr<N>>>,
     /// Whether the function is running (its `&mut` is out).
     running: Cell<bool>,
     /// `run_fused::<N, F>` when `f` was given as an `F` by [`Updater::with`]
@@ -1125,6 +1128,25 @@ fn running_twice() -> ! {
 /// A derived node's update function.
 pub(crate) type UpdateFn<N> = Box<dyn FnMut(&Rc<N>)>;
 
+/// An update function owned by an [`Updater`]: a `Box::into_raw` pointer.
+type FnPtr<N> = NonNull<dyn FnMut(&Rc<N>)>;
+
+/// Lets `f`'s box go, keeping its pointer (taken back by [`drop_fn`]).
+fn into_ptr<N: 'static>(f: UpdateFn<N>) -> FnPtr<N> {
+    // SAFETY: `Box::into_raw` never gives a null pointer.
+    unsafe { NonNull::new_unchecked(Box::into_raw(f)) }
+}
+
+/// Drops a function owned through [`into_ptr`], without recursing (see
+/// [`dispose`]).
+///
+/// # Safety
+/// `f` came from `into_ptr`, is not running and is not used again.
+unsafe fn drop_fn<N: 'static>(f: FnPtr<N>) {
+    // SAFETY: the caller's promise: the box is ours again.
+    dispose(Box::new(unsafe { Box::from_raw(f.as_ptr()) }));
+}
+
 /// A node's fused update (see [`Updater`]): `run_in` for the node behind
 /// the pointer, in the step given.
 ///
@@ -1142,7 +1164,7 @@ pub(crate) trait Updated: Node + Sized {
 impl<N: 'static> Updater<N> {
     pub(crate) fn new(f: Option<UpdateFn<N>>) -> Updater<N> {
         Updater {
-            f: UnsafeCell::new(f),
+            f: Cell::new(f.map(into_ptr)),
             running: Cell::new(false),
             fused: Cell::new(None),
         }
@@ -1155,7 +1177,7 @@ impl<N: 'static> Updater<N> {
         N: Updated,
     {
         Updater {
-            f: UnsafeCell::new(Some(Box::new(f))),
+            f: Cell::new(Some(into_ptr(Box::new(f)))),
             running: Cell::new(false),
             fused: Cell::new(Some(run_fused::<N, F> as Fused)),
         }
@@ -1167,10 +1189,8 @@ impl<N: 'static> Updater<N> {
     #[inline]
     pub(crate) fn fused(&self) -> Option<(Fused, *mut ())> {
         let run = self.fused.get()?;
-        // SAFETY: a short shared access to the slot that runs no user code
-        // (see the type's doc); only the box's address is read.
-        let f = unsafe { (*self.f.get()).as_mut() }?;
-        Some((run, &mut **f as *mut dyn FnMut(&Rc<N>) as *mut ()))
+        let f = self.f.get()?;
+        Some((run, f.as_ptr() as *mut ()))
     }
 
     pub(crate) fn set(&self, f: UpdateFn<N>) {
@@ -1182,12 +1202,10 @@ impl<N: 'static> Updater<N> {
         if self.running.get() {
             running_twice();
         }
-        // SAFETY: the function is not running (checked just above), so no
-        // other reference to the slot exists; the old function is dropped
-        // after the borrow ends.
-        let old = unsafe { (*self.f.get()).replace(f) };
-        if let Some(old) = old {
-            dispose(Box::new(old));
+        if let Some(old) = self.f.replace(Some(into_ptr(f))) {
+            // SAFETY: owned by this updater, not running (checked above),
+            // and no longer reachable from it.
+            unsafe { drop_fn(old) };
         }
     }
 
@@ -1196,11 +1214,10 @@ impl<N: 'static> Updater<N> {
         if self.running.get() {
             return;
         }
-        // SAFETY: the function is not running, so no other reference to the
-        // slot exists; it is dropped after the borrow ends.
-        let f = unsafe { (*self.f.get()).take() };
-        if let Some(f) = f {
-            dispose(Box::new(f));
+        if let Some(f) = self.f.take() {
+            // SAFETY: owned by this updater, not running (checked above),
+            // and no longer reachable from it.
+            unsafe { drop_fn(f) };
         }
     }
 
@@ -1208,11 +1225,11 @@ impl<N: 'static> Updater<N> {
     #[inline(always)]
     pub(crate) fn run(&self, node: &Rc<N>, stopped: &Cell<bool>) {
         let running = Running::start(&self.running);
+        let Some(f) = self.f.get() else { return };
         // SAFETY: `running` is set (and was not): `release` and `set` leave
-        // the slot alone and a nested `run` panics until it is dropped, so
-        // this is the only reference to the slot.
-        let slot = unsafe { &mut *self.f.get() };
-        let Some(f) = slot.as_mut() else { return };
+        // the function alone and a nested `run` panics until it is dropped,
+        // so this is the only reference to it.
+        let f = unsafe { &mut *f.as_ptr() };
         // If `f` panics, unwinding clears `running` and leaves `f` in
         // place: the step goes on (see `drain_queue`), the node stays usable.
         f(node);
@@ -1263,10 +1280,9 @@ unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), env
     // Not `Running::start`: no node runs while a plan's node runs, and each
     // runs once (see above), so the function is not running already.
     debug_assert!(!upd.running.get());
-    // SAFETY: a short read of the slot, no user code runs meanwhile (see
-    // `Updater`). `release` empties the slot without moving the generation:
-    // an empty slot means `env` is gone too.
-    if unsafe { (*upd.f.get()).is_none() } {
+    // `release` empties the slot without moving the generation: an empty
+    // slot means `env` is gone too.
+    if upd.f.get().is_none() {
         return;
     }
     upd.running.set(true);
@@ -1289,8 +1305,11 @@ unsafe fn run_fused<N: Updated, F: FnMut(&Rc<N>) + 'static>(node: *const (), env
 
 impl<N: 'static> Drop for Updater<N> {
     fn drop(&mut self) {
-        if let Some(f) = self.f.get_mut().take() {
-            dispose(Box::new(f));
+        if let Some(f) = self.f.take() {
+            // SAFETY: owned by this updater, which is going away; a node is
+            // not dropped while its function runs (its update holds a strong
+            // reference).
+            unsafe { drop_fn(f) };
         }
     }
 }
