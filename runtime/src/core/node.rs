@@ -57,15 +57,20 @@ pub(crate) use super::context::Job;
 
 /// How to cancel a pending promise (Lwt's `how_to_cancel`), in one word.
 ///
-/// Every pending node carries one, so it is packed: `0` is `Not` (a
+/// Every pending node carries one, so it is packed: address `0` is `Not` (a
 /// `wait()` promise: `cancel` does nothing), `1` is `This` (a `task()`:
 /// `cancel` rejects it), a node pointer is `One` (a bind-like promise:
 /// cancel what it waits on), and a pointer to a shared list, tagged with
 /// `2`, is `Several` (a join-like promise: cancel every input). Node and
 /// list pointers are aligned to at least 8, so the tag bits are free.
+///
+/// The word is a pointer, not an integer, so that the node or list pointer
+/// kept in it keeps its provenance (an integer turned back into a pointer
+/// has none, and dereferencing it is undefined behaviour, as Miri reports);
+/// the tags are set and cleared with the strict-provenance address methods.
 #[repr(transparent)]
 pub(crate) struct HowToCancel {
-    bits: usize,
+    bits: *mut u8,
     _owns: PhantomData<(AnyNode, Rc<Vec<AnyNode>>)>,
 }
 
@@ -83,7 +88,7 @@ pub(crate) enum How<'a> {
 }
 
 impl HowToCancel {
-    const fn from_bits(bits: usize) -> HowToCancel {
+    const fn from_bits(bits: *mut u8) -> HowToCancel {
         HowToCancel {
             bits,
             _owns: PhantomData,
@@ -92,40 +97,44 @@ impl HowToCancel {
 
     /// `wait()`: `cancel` does nothing.
     pub(crate) const fn not() -> HowToCancel {
-        HowToCancel::from_bits(NOT)
+        HowToCancel::from_bits(std::ptr::without_provenance_mut(NOT))
     }
 
     /// `task()`: `cancel` rejects this promise with `Canceled`.
     pub(crate) const fn this() -> HowToCancel {
-        HowToCancel::from_bits(THIS)
+        HowToCancel::from_bits(std::ptr::without_provenance_mut(THIS))
     }
 
     /// A bind-like promise: cancel the promise it waits on.
     pub(crate) fn one(n: AnyNode) -> HowToCancel {
-        let bits = n.addr() as usize;
-        debug_assert!(bits & TAGS == 0);
+        let bits = n.addr() as *mut u8;
+        debug_assert!(bits.addr() & TAGS == 0);
         std::mem::forget(n);
         HowToCancel::from_bits(bits)
     }
 
     /// A join-like promise: cancel every input.
     pub(crate) fn several(ns: Rc<Vec<AnyNode>>) -> HowToCancel {
-        let bits = Rc::into_raw(ns) as usize;
-        debug_assert!(bits & TAGS == 0);
-        HowToCancel::from_bits(bits | SEVERAL)
+        let bits = Rc::into_raw(ns) as *mut u8;
+        debug_assert!(bits.addr() & TAGS == 0);
+        HowToCancel::from_bits(bits.map_addr(|a| a | SEVERAL))
+    }
+
+    /// The shared list of a `Several`, untagged.
+    #[inline]
+    fn list(&self) -> *const Vec<AnyNode> {
+        self.bits.map_addr(|a| a & !TAGS) as *const Vec<AnyNode>
     }
 
     #[inline]
     pub(crate) fn view(&self) -> How<'_> {
-        match self.bits {
+        match self.bits.addr() {
             NOT => How::Not,
             THIS => How::This,
-            b if b & TAGS == SEVERAL => {
-                // SAFETY: the untagged bits are an `Rc<Vec<AnyNode>>` we own.
-                How::Several(unsafe { &*((b & !TAGS) as *const Vec<AnyNode>) })
-            }
-            // SAFETY: untagged, the word is an `AnyNode` we own, and
-            // `AnyNode` is one pointer wide.
+            // SAFETY: the untagged pointer is an `Rc<Vec<AnyNode>>` we own.
+            b if b & TAGS == SEVERAL => How::Several(unsafe { &*self.list() }),
+            // SAFETY: untagged, the word is an `AnyNode` we own (a pointer
+            // with its provenance), and `AnyNode` is one pointer wide.
             _ => How::One(unsafe { &*(self as *const HowToCancel as *const AnyNode) }),
         }
     }
@@ -133,7 +142,7 @@ impl HowToCancel {
     /// Whether this holds no link (`Not` or `This`).
     #[inline]
     fn is_leaf(&self) -> bool {
-        self.bits <= THIS
+        self.bits.addr() <= THIS
     }
 }
 
@@ -144,9 +153,8 @@ impl Clone for HowToCancel {
             How::This => HowToCancel::this(),
             How::One(n) => HowToCancel::one(n.clone()),
             How::Several(_) => {
-                let p = (self.bits & !TAGS) as *const Vec<AnyNode>;
-                // SAFETY: `p` came from `Rc::into_raw` and we hold a count.
-                unsafe { Rc::increment_strong_count(p) };
+                // SAFETY: the list came from `Rc::into_raw` and we hold a count.
+                unsafe { Rc::increment_strong_count(self.list()) };
                 HowToCancel::from_bits(self.bits)
             }
         }
@@ -159,13 +167,16 @@ impl Drop for HowToCancel {
         if self.is_leaf() {
             return;
         }
-        let bits = std::mem::replace(&mut self.bits, NOT);
-        if bits & TAGS == SEVERAL {
+        let link = std::mem::replace(self, HowToCancel::not());
+        let several = link.bits.addr() & TAGS == SEVERAL;
+        let link = std::mem::ManuallyDrop::new(link);
+        if several {
             // SAFETY: from `Rc::into_raw`, released once.
-            drop(unsafe { Rc::from_raw((bits & !TAGS) as *const Vec<AnyNode>) });
+            drop(unsafe { Rc::from_raw(link.list()) });
         } else {
-            // SAFETY: an `AnyNode` forgotten into the word, released once.
-            drop(unsafe { std::mem::transmute::<usize, AnyNode>(bits) });
+            // SAFETY: an `AnyNode` forgotten into the word (a pointer with
+            // its provenance, one pointer wide), released once.
+            drop(unsafe { std::ptr::read(&*link as *const HowToCancel as *const AnyNode) });
         }
     }
 }
