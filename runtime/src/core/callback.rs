@@ -92,7 +92,9 @@ impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Boxed<T, F> {
     // to a live `F` in a block from `freelist::boxed`; the block is given
     // back exactly once, with the closure called or dropped.
     unsafe fn call(a: Word, _: Word, _: Word, _: Word, node: &NodeRef<T>) {
-        let f = unsafe { freelist::unbox(NonNull::new_unchecked(a.assume_init() as *mut F)) };
+        // Read back as the pointer it was written as: through `usize` it
+        // would lose its provenance, and the block could not be read.
+        let f = unsafe { freelist::unbox(ptr::read(&a as *const Word as *const NonNull<F>)) };
         f(node)
     }
     unsafe fn drop(slot: *mut Slot) {
