@@ -75,6 +75,7 @@ pub(crate) fn guarded(f: impl FnOnce()) {
 /// Always inlined: `catch_unwind` moves the closure into its own frame, and
 /// out of line that was a copy of a just-built closure through the stack
 /// (a store-forwarding stall) on every bind of a resolved promise.
+#[inline(always)]
 pub(crate) fn protect<U: 'static>(f: impl FnOnce() -> Promise<U>) -> Promise<U> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(p) => p,
