@@ -2218,6 +2218,11 @@ fn setting_a_source_while_a_derived_value_is_borrowed_is_reported_not_undefined(
         assert_eq!(*v, 4, "the borrowed value was not overwritten");
     });
     assert_eq!(hook.borrow().len(), 1, "{:?}", hook.borrow());
+    assert!(
+        hook.borrow()[0].contains("while it was borrowed"),
+        "{:?}",
+        hook.borrow()
+    );
     set.set(5);
     assert_eq!(doubled.value(), 10);
 }

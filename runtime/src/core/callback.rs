@@ -297,16 +297,9 @@ pub(crate) enum Taken<T: 'static> {
 mod tests {
     use super::*;
     use crate::core::node::{HowToCancel, Node};
+    use crate::core::testing::Probe;
     use std::cell::Cell;
     use std::rc::Rc;
-
-    /// Counts drops of the values a closure captured.
-    struct Probe(Rc<Cell<u32>>);
-    impl Drop for Probe {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
-    }
 
     fn node() -> NodeRef<u8> {
         Node::alloc(HowToCancel::not())
@@ -316,7 +309,7 @@ mod tests {
     fn small_closures_are_called_once_and_dropped_once() {
         let drops = Rc::new(Cell::new(0));
         let calls = Rc::new(Cell::new(0));
-        let (p, c) = (Probe(drops.clone()), calls.clone());
+        let (p, c) = (Probe::new(&drops), calls.clone());
         let cb = Callback::<u8>::regular(move |_| {
             let _keep = &p;
             c.set(c.get() + 1);
@@ -330,7 +323,7 @@ mod tests {
         let drops = Rc::new(Cell::new(0));
         let calls = Rc::new(Cell::new(0));
         let big = [7u64; 16];
-        let (p, c) = (Probe(drops.clone()), calls.clone());
+        let (p, c) = (Probe::new(&drops), calls.clone());
         let cb = Callback::<u8>::regular(move |_| {
             let _keep = &p;
             c.set(c.get() + big.iter().sum::<u64>() as u32);
@@ -342,8 +335,8 @@ mod tests {
     #[test]
     fn callbacks_never_called_drop_their_captures() {
         let drops = Rc::new(Cell::new(0));
-        let small = Probe(drops.clone());
-        let big = (Probe(drops.clone()), [0u64; 8]);
+        let small = Probe::new(&drops);
+        let big = (Probe::new(&drops), [0u64; 8]);
         drop(Callback::<u8>::regular(move |_| drop(small)));
         drop(Callback::<u8>::cancel(move || drop(big)));
         assert_eq!(drops.get(), 2);
@@ -356,7 +349,7 @@ mod tests {
         let mut front = Callbacks::<u8>::new();
         let mut back = Callbacks::<u8>::new();
         for i in 0..5 {
-            let (c, p) = (calls.clone(), Probe(drops.clone()));
+            let (c, p) = (calls.clone(), Probe::new(&drops));
             let cb = Callback::regular(move |_| {
                 let _keep = &p;
                 c.borrow_mut().push(i)
@@ -376,7 +369,7 @@ mod tests {
         assert_eq!(drops.get(), 5);
         let mut unrun = Callbacks::<u8>::new();
         for _ in 0..3 {
-            let p = Probe(drops.clone());
+            let p = Probe::new(&drops);
             unrun.push(Callback::regular(move |_| drop(p)));
         }
         drop(unrun);

@@ -80,21 +80,23 @@ impl Job {
     /// unwind.
     #[inline(always)]
     pub(crate) unsafe fn new_in<R: Run + 'static>(init: impl FnOnce(*mut R)) -> Job {
+        const { assert!(std::mem::size_of::<R>() > 0, "a job's state has a size") };
         let p = freelist::alloc(std::alloc::Layout::new::<R>(), false).cast::<R>();
         init(p.as_ptr());
         Job(p)
     }
 
-    /// Calls the closure, then frees its block (also if it panics).
+    /// Does the work, then frees the block (also if it panics).
     pub(crate) fn run(mut self) {
-        // SAFETY: the block holds a live `Option<F>`, owned by this job.
+        // SAFETY: the block holds a live `Run` value, owned by this job.
         unsafe { self.0.as_mut() }.run()
     }
 }
 
 impl Drop for Job {
     fn drop(&mut self) {
-        // SAFETY: the block came from `freelist::boxed` and is dropped once.
+        // SAFETY: the block came from `freelist::boxed` or `new_in` (the
+        // same size class for the same type) and is dropped once.
         unsafe { freelist::drop_boxed(self.0) }
     }
 }
@@ -259,42 +261,36 @@ pub fn live_promises() -> usize {
 #[cfg(test)]
 mod tests {
     use super::Job;
+    use crate::core::testing::Probe;
     use std::cell::Cell;
     use std::rc::Rc;
 
-    struct Probe(Rc<Cell<u32>>);
-    impl Drop for Probe {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 10);
-        }
-    }
-
     #[test]
     fn a_job_runs_once_and_drops_its_captures_once() {
-        let seen = Rc::new(Cell::new(0));
-        let (s, p) = (seen.clone(), Probe(seen.clone()));
+        let (runs, drops) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let (r, p) = (runs.clone(), Probe::new(&drops));
         Job::new(move || {
             let _keep = &p;
-            s.set(s.get() + 1);
+            r.set(r.get() + 1);
         })
         .run();
-        assert_eq!(seen.get(), 11);
+        assert_eq!((runs.get(), drops.get()), (1, 1));
         // Never run: the captures are still dropped, once.
-        let p = Probe(seen.clone());
+        let p = Probe::new(&drops);
         drop(Job::new(move || drop(p)));
-        assert_eq!(seen.get(), 21);
+        assert_eq!((runs.get(), drops.get()), (1, 2));
         // Big and zero-sized closures take the same road.
         let big = [1u64; 40];
-        let s = seen.clone();
-        Job::new(move || s.set(s.get() + big.iter().sum::<u64>() as u32)).run();
+        let r = runs.clone();
+        Job::new(move || r.set(r.get() + big.iter().sum::<u64>() as u32)).run();
         Job::new(|| ()).run();
-        assert_eq!(seen.get(), 61);
+        assert_eq!(runs.get(), 41);
     }
 
     #[test]
     fn a_job_that_panics_still_frees_its_block() {
-        let seen = Rc::new(Cell::new(0));
-        let p = Probe(seen.clone());
+        let drops = Rc::new(Cell::new(0));
+        let p = Probe::new(&drops);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
             Job::new(move || {
                 let _keep = p;
@@ -303,6 +299,6 @@ mod tests {
             .run()
         }));
         assert!(r.is_err());
-        assert_eq!(seen.get(), 10);
+        assert_eq!(drops.get(), 1);
     }
 }

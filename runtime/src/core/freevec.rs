@@ -166,15 +166,9 @@ impl<E> Drop for IntoIter<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::testing::Probe;
     use std::cell::Cell;
     use std::rc::Rc;
-
-    struct Probe(Rc<Cell<u32>>, u32);
-    impl Drop for Probe {
-        fn drop(&mut self) {
-            self.0.set(self.0.get() + 1);
-        }
-    }
 
     #[test]
     fn keeps_order_across_growth_and_drops_each_element_once() {

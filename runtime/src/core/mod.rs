@@ -37,6 +37,8 @@ mod promise;
 mod rc;
 mod resolver;
 mod storage;
+#[cfg(test)]
+mod testing;
 
 pub use cancel::{no_cancel, protected, wrap_in_cancelable};
 pub use combinators::{all, both, choose, join, nchoose, nchoose_split, npick, pick};
