@@ -8,11 +8,15 @@
 //! cross threads, so a per-thread stack of freed blocks of the same size
 //! answers in a few instructions instead.
 //!
+//! When a list is empty, a fresh block is carved from a chunk of
+//! `chunk.rs`, not asked of the global allocator: no header per block, and
+//! a burst of live promises faults its memory in by huge pages.
+//!
 //! The lists are bounded: at most [`KEEP`] blocks per size class stay on a
-//! list, the rest go back to the global allocator. So a burst of ten million
-//! live promises does not pin their memory after it ends, while a steady
-//! loop never reaches the global allocator at all. At thread exit the lists
-//! are given back.
+//! list, the rest are retired to their chunk, which goes back to the system
+//! once all its blocks are retired. So a burst of ten million live promises
+//! does not pin their memory after it ends, while a steady loop only ever
+//! touches its list. At thread exit the lists retire all their blocks.
 //!
 //! Sizes are rounded up to 16 bytes and served from one list per size up to
 //! [`MAX`] bytes; larger or over-aligned layouts (a promise of a big array)
@@ -22,6 +26,8 @@ use std::alloc::{self, Layout};
 use std::cell::Cell;
 use std::mem::size_of;
 use std::ptr::{self, NonNull};
+
+use super::chunk;
 
 /// The granularity of size classes, and the alignment of every pooled block.
 const STEP: usize = 16;
@@ -49,20 +55,20 @@ struct Lists {
 
 impl Drop for Lists {
     fn drop(&mut self) {
-        for (i, list) in self.classes.iter().enumerate() {
-            let layout = class_layout(i);
+        for list in &self.classes {
             let mut p = list.head.replace(ptr::null_mut());
             list.len.set(0);
             while !p.is_null() {
-                // SAFETY: every block on a list was allocated by `alloc`
-                // with this class's layout and is not in use.
+                // SAFETY: every block on a list was carved on this thread
+                // and is not in use.
                 unsafe {
                     let next = (*p).next;
-                    alloc::dealloc(p as *mut u8, layout);
+                    chunk::retire(p as *mut u8);
                     p = next;
                 }
             }
         }
+        chunk::thread_ending();
     }
 }
 
@@ -165,8 +171,7 @@ pub(crate) fn alloc(layout: Layout, node: bool) -> NonNull<u8> {
                 })
                 .unwrap_or(ptr::null_mut());
             if popped.is_null() {
-                // SAFETY: the class layout has a non-zero size.
-                unsafe { alloc::alloc(class_layout(class)) }
+                chunk::carve(class_layout(class).size())
             } else {
                 popped
             }
@@ -220,8 +225,9 @@ pub(crate) unsafe fn dealloc(p: NonNull<u8>, layout: Layout, node: bool) {
         })
         .unwrap_or(false);
     if !kept {
-        // SAFETY: pooled blocks are allocated with their class layout.
-        unsafe { alloc::dealloc(p.as_ptr(), class_layout(class)) };
+        // SAFETY: pooled blocks are carved on this thread (the caller's
+        // promise), and this one is no longer used.
+        unsafe { chunk::retire(p.as_ptr()) };
     }
 }
 
@@ -300,6 +306,30 @@ mod tests {
         }
         let kept = LISTS.with(|l| l.classes[class_of(layout).unwrap()].len.get());
         assert!(kept <= KEEP);
+    }
+
+    #[test]
+    fn a_burst_gives_its_chunks_back_when_it_ends() {
+        std::thread::spawn(|| {
+            let layout = Layout::from_size_align(80, 8).unwrap();
+            let blocks: Vec<_> = (0..200_000).map(|_| alloc(layout, true)).collect();
+            let during = chunk::chunks_alive();
+            assert!(during >= 200_000 * 80 / chunk::CHUNK, "{during} chunks for 16 MB");
+            for b in blocks {
+                // SAFETY: from `alloc(layout, true)`.
+                unsafe { dealloc(b, layout, true) };
+            }
+            // What stays: the chunks holding the list's blocks, and the one
+            // being carved.
+            let after = chunk::chunks_alive();
+            assert!(
+                after <= 2 + KEEP as usize * 80 / chunk::CHUNK,
+                "{after} chunks after the burst"
+            );
+            assert_eq!(blocks_out(), 0);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

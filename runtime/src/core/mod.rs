@@ -16,7 +16,7 @@
 //! | `direct.rs` | `Future for Promise`, [`spawn`] | `Lwt_direct` |
 //! | `error.rs` | [`Error`] | `exn` |
 //! | `node.rs`, `context.rs` | the machinery: nodes, proxies, the depth limit | `lwt.ml` internals |
-//! | `rc.rs`, `freelist.rs`, `freevec.rs`, `callback.rs` | node pointers, per-thread block lists, callback storage | (OCaml's GC and closures) |
+//! | `rc.rs`, `freelist.rs`, `chunk.rs`, `freevec.rs`, `callback.rs` | node pointers, per-thread block lists and the chunks they are carved from, callback storage | (OCaml's GC and closures) |
 //!
 //! Lwt renames: `return` → [`resolved`], `fail` → [`rejected`], `async` →
 //! [`async_`], `yield` → [`yield_now`], `'a Lwt.u` → [`Resolver`],
@@ -24,6 +24,7 @@
 
 mod callback;
 mod cancel;
+mod chunk;
 mod combinators;
 mod context;
 mod direct;
