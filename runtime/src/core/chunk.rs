@@ -122,13 +122,12 @@ fn carve_in_new_chunk(c: &Carver, size: usize) -> *mut u8 {
 
 /// Stops carving from the current chunk; unmaps it if it is empty.
 fn close(c: &Carver) {
-    let next = c.next.replace(ptr::null_mut());
+    let Some(header) = current_chunk(c) else {
+        return;
+    };
+    c.next.set(ptr::null_mut());
     c.end.set(ptr::null_mut());
     let carved = c.carved.replace(0);
-    if next.is_null() {
-        return;
-    }
-    let header = chunk_of(next.wrapping_sub(1));
     // SAFETY: the current chunk is mapped, so is its header.
     let live = unsafe {
         let live = (*header).live.get() + carved;
@@ -156,7 +155,7 @@ pub(crate) unsafe fn retire(block: *mut u8) {
         if live == 0 {
             // Closed, and nothing is left out of it.
             unmap(c, header);
-        } else if c.ending.get() && chunk_of(c.next.get()) == header && live + c.carved.get() == 0 {
+        } else if c.ending.get() && current_chunk(c) == Some(header) && live + c.carved.get() == 0 {
             // After the thread's lists are gone nobody would close the
             // current chunk: it goes as soon as it is empty.
             close(c);
@@ -177,6 +176,13 @@ pub(crate) fn thread_ending() {
 #[cfg(test)]
 pub(crate) fn chunks_alive() -> usize {
     CARVER.with(|c| c.alive.get())
+}
+
+/// The chunk being carved, if any. (`next` may be its end: the byte
+/// before it is inside.)
+fn current_chunk(c: &Carver) -> Option<*mut Header> {
+    let next = c.next.get();
+    (!next.is_null()).then(|| chunk_of(next.wrapping_sub(1)))
 }
 
 #[inline]
@@ -347,6 +353,22 @@ mod tests {
             assert_eq!(chunks_alive(), 1);
             // SAFETY: as above.
             unsafe { retire(late) };
+            assert_eq!(chunks_alive(), 0);
+        });
+    }
+
+    #[test]
+    fn after_the_thread_ends_a_chunk_carved_to_its_last_byte_goes_too() {
+        on_a_fresh_thread(|| {
+            thread_ending();
+            let fill = (CHUNK - HEADER) / 64;
+            assert_eq!(fill * 64, CHUNK - HEADER, "64-byte blocks fill a chunk exactly");
+            let blocks: Vec<*mut u8> = (0..fill).map(|_| carve(64)).collect();
+            assert_eq!(chunks_alive(), 1);
+            for b in blocks {
+                // SAFETY: carved here, used no more.
+                unsafe { retire(b) };
+            }
             assert_eq!(chunks_alive(), 0);
         });
     }
