@@ -23,50 +23,84 @@
 //! small pages it replaces, and the general-purpose allocators (jemalloc,
 //! mimalloc, Go's) do not ask by default either.
 //!
-//! # Giving memory back
-//! A freed block normally goes back on its free list. When the list is
-//! full, it is *retired*: given back to its chunk for good. The chunk is
-//! found by masking the block's address. Once carving has moved past a chunk
-//! ("closed" it) and every block carved from it is retired, the chunk is
-//! unmapped. So a burst of ten million live promises gives its memory back
-//! when it ends, except for the chunks holding blocks kept on the lists.
+//! # Giving memory back, and reusing it
+//! A freed block normally goes back on its thread's free list. When the
+//! list is full, the block is *retired*: given back to its chunk, found by
+//! masking the block's address. A chunk serves one size class, so its
+//! retired blocks form a free list of their own, and a class whose thread
+//! list is empty takes a retired block from one of its chunks before it
+//! carves fresh space. Without that reuse, a few long-lived blocks in each
+//! chunk would pin it, and every burst of short-lived ones would carve new
+//! chunks: memory would grow with each burst where the global allocator
+//! would have reused the holes.
 //!
-//! The count lives in the chunk's first cache line, as one signed number:
-//! while the chunk is carved it holds minus the number of retired blocks;
-//! closing it adds the number carved, which the carving thread counts on its
-//! side. It reaches zero exactly when a closed chunk has nothing left out,
-//! and carving, the hot path, never touches the header.
+//! Once carving has moved past a chunk ("closed" it) and every block carved
+//! from it is retired, the chunk is unmapped. So a burst of ten million live
+//! promises gives its memory back when it ends, except for the chunks
+//! holding blocks kept on the free lists.
+//!
+//! Counting: the header's `live` is the number of blocks out of the chunk,
+//! except the ones carved while it is current: the carving thread counts
+//! those on its side, so carving, the hot path, never touches the header.
+//! Closing the chunk adds them in.
 //!
 //! # Threads
 //! Blocks never leave their thread (promises are not `Send`), so nothing is
 //! atomic. The carving state is a thread-local without a destructor, usable
 //! until the thread is gone. When the thread's free lists are dropped at
-//! its exit, they retire their blocks and close the current chunk
+//! its exit, they retire their blocks and close the current chunks
 //! ([`thread_ending`]); a block made later, by another thread-local's
 //! destructor, is carved from a chunk that is unmapped as soon as all its
-//! blocks are retired, open or not.
+//! blocks are retired, current or not.
 
 use std::cell::Cell;
 use std::ptr;
+
+use super::freelist::CLASSES;
 
 /// The size and alignment of a chunk.
 pub(crate) const CHUNK: usize = 2 << 20;
 /// The room the header takes at the start of a chunk: one cache line.
 const HEADER: usize = 64;
 
-/// The start of every chunk.
-struct Header {
-    /// Minus the retired blocks, plus the carved ones once closed.
-    live: Cell<isize>,
+/// A retired block: the first word links to the next one.
+struct Free {
+    next: *mut Free,
 }
 
-struct Carver {
+/// The start of every chunk.
+struct Header {
+    /// Blocks out of this chunk, but those carved while it is current.
+    live: Cell<isize>,
+    /// Retired blocks, to be handed out again.
+    free: Cell<*mut Free>,
+    /// Neighbours in its class's list of chunks with retired blocks.
+    prev: Cell<*mut Header>,
+    next: Cell<*mut Header>,
+    /// The size class every block of this chunk belongs to.
+    class: usize,
+    /// Carving happens here.
+    current: Cell<bool>,
+    /// In its class's list (it has retired blocks).
+    listed: Cell<bool>,
+}
+
+const _: () = assert!(std::mem::size_of::<Header>() <= HEADER);
+
+/// A thread's carving state for one size class.
+struct Class {
     /// The next byte to carve from the current chunk; null if there is none.
     next: Cell<*mut u8>,
     /// The end of the current chunk.
     end: Cell<*mut u8>,
     /// Blocks carved from the current chunk.
     carved: Cell<isize>,
+    /// The chunks of this class with retired blocks (a doubly linked list).
+    partial: Cell<*mut Header>,
+}
+
+struct Carver {
+    classes: [Class; CLASSES],
     /// Chunks of this thread mapped now.
     alive: Cell<usize>,
     /// The thread's free lists are gone.
@@ -77,98 +111,147 @@ thread_local! {
     // No destructor: usable by every other thread-local's destructor.
     static CARVER: Carver = const {
         Carver {
-            next: Cell::new(ptr::null_mut()),
-            end: Cell::new(ptr::null_mut()),
-            carved: Cell::new(0),
+            classes: [const {
+                Class {
+                    next: Cell::new(ptr::null_mut()),
+                    end: Cell::new(ptr::null_mut()),
+                    carved: Cell::new(0),
+                    partial: Cell::new(ptr::null_mut()),
+                }
+            }; CLASSES],
             alive: Cell::new(0),
             ending: Cell::new(false),
         }
     };
 }
 
-/// A fresh block of `size` bytes (a multiple of 16, at most a few hundred),
-/// aligned to 16; null if no chunk could be mapped.
+/// A block of `size` bytes (the size of `class`: a multiple of 16, at most
+/// a few hundred), aligned to 16: a retired one if the class has any, else
+/// fresh space; null if no chunk could be mapped.
 #[inline]
-pub(crate) fn carve(size: usize) -> *mut u8 {
+pub(crate) fn fresh(class: usize, size: usize) -> *mut u8 {
     CARVER.with(|c| {
-        let next = c.next.get();
+        let k = &c.classes[class];
+        let partial = k.partial.get();
+        if !partial.is_null() {
+            // SAFETY: a listed chunk is mapped and has a retired block.
+            return unsafe { reuse(k, partial) };
+        }
+        let next = k.next.get();
         // Both null before the first chunk: no room.
-        if (c.end.get() as usize) - (next as usize) >= size {
-            c.next.set(next.wrapping_add(size));
-            c.carved.set(c.carved.get() + 1);
+        if (k.end.get() as usize) - (next as usize) >= size {
+            k.next.set(next.wrapping_add(size));
+            k.carved.set(k.carved.get() + 1);
             next
         } else {
-            carve_in_new_chunk(c, size)
+            carve_in_new_chunk(c, class, size)
         }
     })
 }
 
+/// Hands out a retired block of `h`, the first chunk of `k`'s list.
+///
+/// # Safety
+/// `h` is mapped, listed in `k`, and has a retired block.
+unsafe fn reuse(k: &Class, h: *mut Header) -> *mut u8 {
+    // SAFETY: the caller's promise; a retired block starts with its link.
+    unsafe {
+        let h = &*h;
+        let block = h.free.get();
+        h.free.set((*block).next);
+        h.live.set(h.live.get() + 1);
+        if h.free.get().is_null() {
+            unlink(k, h);
+        }
+        block as *mut u8
+    }
+}
+
 #[inline(never)]
 #[cold]
-fn carve_in_new_chunk(c: &Carver, size: usize) -> *mut u8 {
-    close(c);
+fn carve_in_new_chunk(c: &Carver, class: usize, size: usize) -> *mut u8 {
+    close(c, class);
     let Some(chunk) = map() else {
         return ptr::null_mut();
     };
     c.alive.set(c.alive.get() + 1);
-    // SAFETY: the chunk is fresh, aligned, and its first line is the header.
-    unsafe { (chunk as *mut Header).write(Header { live: Cell::new(0) }) };
+    // SAFETY: the chunk is fresh, aligned, and starts with room for the header.
+    unsafe {
+        (chunk as *mut Header).write(Header {
+            live: Cell::new(0),
+            free: Cell::new(ptr::null_mut()),
+            prev: Cell::new(ptr::null_mut()),
+            next: Cell::new(ptr::null_mut()),
+            class,
+            current: Cell::new(true),
+            listed: Cell::new(false),
+        })
+    };
+    let k = &c.classes[class];
     let first = chunk.wrapping_add(HEADER);
-    c.next.set(first.wrapping_add(size));
-    c.end.set(chunk.wrapping_add(CHUNK));
-    c.carved.set(1);
+    k.next.set(first.wrapping_add(size));
+    k.end.set(chunk.wrapping_add(CHUNK));
+    k.carved.set(1);
     first
 }
 
-/// Stops carving from the current chunk; unmaps it if it is empty.
-fn close(c: &Carver) {
-    let Some(header) = current_chunk(c) else {
+/// Stops carving from the current chunk of `class`; unmaps it if it is
+/// empty.
+fn close(c: &Carver, class: usize) {
+    let k = &c.classes[class];
+    let Some(h) = current_chunk(k) else {
         return;
     };
-    c.next.set(ptr::null_mut());
-    c.end.set(ptr::null_mut());
-    let carved = c.carved.replace(0);
+    k.next.set(ptr::null_mut());
+    k.end.set(ptr::null_mut());
+    let carved = k.carved.replace(0);
     // SAFETY: the current chunk is mapped, so is its header.
-    let live = unsafe {
-        let live = (*header).live.get() + carved;
-        (*header).live.set(live);
-        live
-    };
-    if live == 0 {
-        unmap(c, header);
+    let h = unsafe { &*h };
+    h.current.set(false);
+    h.live.set(h.live.get() + carved);
+    if h.live.get() == 0 {
+        unmap(c, h);
     }
 }
 
 /// Gives `block` back to its chunk for good.
 ///
 /// # Safety
-/// `block` came from [`carve`] on this thread and is no longer used.
+/// `block` came from [`fresh`] on this thread and is no longer used.
 pub(crate) unsafe fn retire(block: *mut u8) {
-    let header = chunk_of(block);
-    // SAFETY: a carved block's chunk stays mapped until it is retired.
-    let live = unsafe {
-        let live = (*header).live.get() - 1;
-        (*header).live.set(live);
-        live
-    };
+    // SAFETY: a block's chunk stays mapped while the block is out.
+    let h = unsafe { &*chunk_of(block) };
     CARVER.with(|c| {
-        if live == 0 {
-            // Closed, and nothing is left out of it.
-            unmap(c, header);
-        } else if c.ending.get() && current_chunk(c) == Some(header) && live + c.carved.get() == 0 {
+        let k = &c.classes[h.class];
+        h.live.set(h.live.get() - 1);
+        let free = block as *mut Free;
+        // SAFETY: the block is ours again, and at least a word long.
+        unsafe { free.write(Free { next: h.free.get() }) };
+        h.free.set(free);
+        if !h.listed.get() {
+            link(k, h);
+        }
+        if !h.current.get() {
+            if h.live.get() == 0 {
+                // Closed, and nothing is left out of it.
+                unmap(c, h);
+            }
+        } else if c.ending.get() && h.live.get() + k.carved.get() == 0 {
             // After the thread's lists are gone nobody would close the
             // current chunk: it goes as soon as it is empty.
-            close(c);
+            close(c, h.class);
         }
     });
 }
 
-/// The thread's free lists are gone: close the current chunk, and from now
-/// on unmap chunks as soon as they are empty.
+/// The thread's free lists are gone: close the current chunks, and from
+/// now on unmap chunks as soon as they are empty.
 pub(crate) fn thread_ending() {
     CARVER.with(|c| {
         c.ending.set(true);
-        close(c);
+        for class in 0..CLASSES {
+            close(c, class);
+        }
     });
 }
 
@@ -178,10 +261,10 @@ pub(crate) fn chunks_alive() -> usize {
     CARVER.with(|c| c.alive.get())
 }
 
-/// The chunk being carved, if any. (`next` may be its end: the byte
-/// before it is inside.)
-fn current_chunk(c: &Carver) -> Option<*mut Header> {
-    let next = c.next.get();
+/// The chunk being carved for `k`, if any. (`next` may be its end: the
+/// byte before it is inside.)
+fn current_chunk(k: &Class) -> Option<*mut Header> {
+    let next = k.next.get();
     (!next.is_null()).then(|| chunk_of(next.wrapping_sub(1)))
 }
 
@@ -190,10 +273,42 @@ fn chunk_of(p: *mut u8) -> *mut Header {
     p.map_addr(|a| a & !(CHUNK - 1)) as *mut Header
 }
 
-fn unmap(c: &Carver, header: *mut Header) {
+fn link(k: &Class, h: &Header) {
+    let first = k.partial.get();
+    h.prev.set(ptr::null_mut());
+    h.next.set(first);
+    if !first.is_null() {
+        // SAFETY: listed chunks are mapped.
+        unsafe { (*first).prev.set(h as *const Header as *mut Header) };
+    }
+    k.partial.set(h as *const Header as *mut Header);
+    h.listed.set(true);
+}
+
+fn unlink(k: &Class, h: &Header) {
+    let (prev, next) = (h.prev.get(), h.next.get());
+    // SAFETY: listed chunks are mapped.
+    unsafe {
+        if prev.is_null() {
+            k.partial.set(next);
+        } else {
+            (*prev).next.set(next);
+        }
+        if !next.is_null() {
+            (*next).prev.set(prev);
+        }
+    }
+    h.listed.set(false);
+}
+
+fn unmap(c: &Carver, h: &Header) {
+    if h.listed.get() {
+        unlink(&c.classes[h.class], h);
+    }
     c.alive.set(c.alive.get() - 1);
-    // SAFETY: `header` starts a chunk from `map`, with nothing left in use.
-    unsafe { sys::unmap(header as *mut u8) }
+    // SAFETY: `h` starts a chunk from `map`, with nothing left in use and
+    // no list pointing to it.
+    unsafe { sys::unmap(h as *const Header as *mut u8) }
 }
 
 fn map() -> Option<*mut u8> {
@@ -278,81 +393,107 @@ mod tests {
         std::thread::spawn(f).join().unwrap();
     }
 
+    const BIG: usize = CLASSES - 1;
+    const BIG_SIZE: usize = (BIG + 1) * 16;
+    const PER_CHUNK: usize = (CHUNK - HEADER) / BIG_SIZE;
+
+    fn retire_all(blocks: impl IntoIterator<Item = *mut u8>) {
+        for b in blocks {
+            // SAFETY: the tests retire only blocks they got from `fresh`
+            // and no longer use.
+            unsafe { retire(b) };
+        }
+    }
+
     #[test]
-    fn blocks_are_distinct_aligned_and_inside_their_chunk() {
+    fn blocks_are_distinct_aligned_and_inside_a_chunk_of_their_class() {
         on_a_fresh_thread(|| {
-            let blocks: Vec<*mut u8> = (0..1000).map(|i| carve(16 * (1 + i % 16))).collect();
-            for (i, &b) in blocks.iter().enumerate() {
+            let blocks: Vec<(usize, *mut u8)> = (0..1000)
+                .map(|i| {
+                    let class = i % CLASSES;
+                    (class, fresh(class, 16 * (class + 1)))
+                })
+                .collect();
+            for (i, &(class, b)) in blocks.iter().enumerate() {
                 assert_eq!(b.addr() % 16, 0);
                 assert!(b.addr() - chunk_of(b).addr() >= HEADER);
+                // SAFETY: the header of a live block's chunk is mapped.
+                assert_eq!(unsafe { (*chunk_of(b)).class }, class);
                 // SAFETY: each block has at least 16 writable bytes.
                 unsafe { ptr::write_bytes(b, i as u8, 16) };
             }
-            for (i, &b) in blocks.iter().enumerate() {
+            for (i, &(_, b)) in blocks.iter().enumerate() {
                 // SAFETY: as above.
                 assert_eq!(unsafe { *b }, i as u8);
             }
-            assert_eq!(chunks_alive(), 1);
-            for b in blocks {
-                // SAFETY: carved here, used no more.
-                unsafe { retire(b) };
-            }
-            // The chunk is still being carved from: it stays.
-            assert_eq!(chunks_alive(), 1);
+            assert_eq!(chunks_alive(), CLASSES, "one chunk per class");
+            retire_all(blocks.into_iter().map(|(_, b)| b));
+            // Being carved from: they stay.
+            assert_eq!(chunks_alive(), CLASSES);
         });
     }
 
     #[test]
     fn a_closed_chunk_goes_when_its_last_block_is_retired() {
         on_a_fresh_thread(|| {
-            let per_chunk = (CHUNK - HEADER) / 256;
-            let first: Vec<*mut u8> = (0..per_chunk).map(|_| carve(256)).collect();
+            let first: Vec<*mut u8> = (0..PER_CHUNK).map(|_| fresh(BIG, BIG_SIZE)).collect();
             assert_eq!(chunks_alive(), 1);
-            let next = carve(256);
+            let next = fresh(BIG, BIG_SIZE);
             assert_eq!(chunks_alive(), 2, "the first chunk is full");
             assert_ne!(chunk_of(next), chunk_of(first[0]));
-            for (i, b) in first.iter().enumerate() {
-                assert_eq!(chunks_alive(), 2, "block {i} of the first chunk is still out");
-                // SAFETY: carved here, used no more.
-                unsafe { retire(*b) };
-            }
+            let last = first[PER_CHUNK - 1];
+            retire_all(first[..PER_CHUNK - 1].iter().copied());
+            assert_eq!(chunks_alive(), 2, "one block of the first chunk is still out");
+            retire_all([last]);
             assert_eq!(chunks_alive(), 1);
-            // SAFETY: as above.
-            unsafe { retire(next) };
+            retire_all([next]);
         });
     }
 
     #[test]
-    fn an_emptied_chunk_goes_when_carving_leaves_it() {
+    fn retired_blocks_are_handed_out_again_before_fresh_space() {
         on_a_fresh_thread(|| {
-            let per_chunk = (CHUNK - HEADER) / 256;
-            let first: Vec<*mut u8> = (0..per_chunk).map(|_| carve(256)).collect();
-            for b in first {
-                // SAFETY: carved here, used no more.
-                unsafe { retire(b) };
+            let a = fresh(BIG, BIG_SIZE);
+            let b = fresh(BIG, BIG_SIZE);
+            retire_all([a]);
+            assert_eq!(fresh(BIG, BIG_SIZE), a);
+            let c = fresh(BIG, BIG_SIZE);
+            assert_eq!(c, b.wrapping_add(BIG_SIZE), "no retired block left: carved");
+            retire_all([a, b, c]);
+        });
+    }
+
+    #[test]
+    fn bursts_reuse_the_holes_left_between_long_lived_blocks() {
+        on_a_fresh_thread(|| {
+            let mut kept = Vec::new();
+            for _burst in 0..5 {
+                let blocks: Vec<*mut u8> = (0..3 * PER_CHUNK).map(|_| fresh(BIG, BIG_SIZE)).collect();
+                for (i, b) in blocks.into_iter().enumerate() {
+                    if i % 1000 == 0 {
+                        kept.push(b);
+                    } else {
+                        retire_all([b]);
+                    }
+                }
+                assert!(chunks_alive() <= 4, "{} chunks after a burst", chunks_alive());
             }
-            assert_eq!(chunks_alive(), 1);
-            let b = carve(256);
-            assert_eq!(chunks_alive(), 1, "the empty chunk went, a new one came");
-            // SAFETY: as above.
-            unsafe { retire(b) };
+            retire_all(kept);
         });
     }
 
     #[test]
     fn after_the_thread_ends_an_empty_chunk_goes_at_once() {
         on_a_fresh_thread(|| {
-            let kept = carve(64);
+            let kept = fresh(3, 64);
             thread_ending();
             assert_eq!(chunks_alive(), 1, "a block is still out");
-            // SAFETY: carved here, used no more.
-            unsafe { retire(kept) };
+            retire_all([kept]);
             assert_eq!(chunks_alive(), 0);
             // A block made during the thread's teardown.
-            let late = carve(32);
+            let late = fresh(1, 32);
             assert_eq!(chunks_alive(), 1);
-            // SAFETY: as above.
-            unsafe { retire(late) };
+            retire_all([late]);
             assert_eq!(chunks_alive(), 0);
         });
     }
@@ -363,12 +504,9 @@ mod tests {
             thread_ending();
             let fill = (CHUNK - HEADER) / 64;
             assert_eq!(fill * 64, CHUNK - HEADER, "64-byte blocks fill a chunk exactly");
-            let blocks: Vec<*mut u8> = (0..fill).map(|_| carve(64)).collect();
+            let blocks: Vec<*mut u8> = (0..fill).map(|_| fresh(3, 64)).collect();
             assert_eq!(chunks_alive(), 1);
-            for b in blocks {
-                // SAFETY: carved here, used no more.
-                unsafe { retire(b) };
-            }
+            retire_all(blocks);
             assert_eq!(chunks_alive(), 0);
         });
     }

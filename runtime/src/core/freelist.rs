@@ -13,8 +13,9 @@
 //! a burst of live promises faults its memory in by huge pages.
 //!
 //! The lists are bounded: at most [`KEEP`] blocks per size class stay on a
-//! list, the rest are retired to their chunk, which goes back to the system
-//! once all its blocks are retired. So a burst of ten million live promises
+//! list, the rest are retired to their chunk, which hands them out again
+//! before carving fresh space and goes back to the system once all its
+//! blocks are retired. So a burst of ten million live promises
 //! does not pin their memory after it ends, while a steady loop only ever
 //! touches its list. At thread exit the lists retire all their blocks.
 //!
@@ -33,7 +34,7 @@ use super::chunk;
 const STEP: usize = 16;
 /// The largest pooled block.
 const MAX: usize = 256;
-const CLASSES: usize = MAX / STEP;
+pub(crate) const CLASSES: usize = MAX / STEP;
 /// How many free blocks one class keeps at most.
 const KEEP: u32 = 1 << 14;
 
@@ -171,7 +172,7 @@ pub(crate) fn alloc(layout: Layout, node: bool) -> NonNull<u8> {
                 })
                 .unwrap_or(ptr::null_mut());
             if popped.is_null() {
-                chunk::carve(class_layout(class).size())
+                chunk::fresh(class, class_layout(class).size())
             } else {
                 popped
             }
