@@ -65,7 +65,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use super::freelist::CLASSES;
 
 /// The size and alignment of a chunk. (Smaller under Miri, so that its
-/// tests fill chunks in minutes, not hours.)
+/// tests fill chunks in seconds, not a quarter of an hour.)
 pub(crate) const CHUNK: usize = if cfg!(miri) { 64 << 10 } else { 2 << 20 };
 /// The room the header takes at the start of a chunk: one cache line.
 const HEADER: usize = 64;
