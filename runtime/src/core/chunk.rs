@@ -62,18 +62,13 @@ use std::cell::Cell;
 use std::ptr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::freelist::CLASSES;
+use super::freelist::{Free, CLASSES};
 
 /// The size and alignment of a chunk. (Smaller under Miri, so that its
 /// tests fill chunks in seconds, not a quarter of an hour.)
 pub(crate) const CHUNK: usize = if cfg!(miri) { 64 << 10 } else { 2 << 20 };
 /// The room the header takes at the start of a chunk: one cache line.
 const HEADER: usize = 64;
-
-/// A retired block: the first word links to the next one.
-struct Free {
-    next: *mut Free,
-}
 
 /// The start of every chunk.
 struct Header {
@@ -153,7 +148,7 @@ pub(crate) fn fresh(class: usize, size: usize) -> *mut u8 {
         }
         let next = k.next.get();
         // Both null before the first chunk: no room.
-        if (k.end.get() as usize) - (next as usize) >= size {
+        if k.end.get().addr() - next.addr() >= size {
             k.next.set(next.wrapping_add(size));
             k.carved.set(k.carved.get() + 1);
             next
