@@ -5,7 +5,7 @@
 //! When a free list of `freelist.rs` is empty, a block used to come from the
 //! global allocator. For a burst of live promises (ten million binds waiting
 //! on one pending promise) that cost, per block:
-//! - the allocator's own bookkeeping, a sixth of an 80-byte node on glibc
+//! - the allocator's own bookkeeping, a sixth of a node (80 bytes then) on glibc
 //!   (each block carries a 16-byte header) and about a fifth of the time;
 //! - one page fault per 4 KiB of fresh memory, which on a virtual machine
 //!   was as long as all the rest of a pending bind together.

@@ -24,9 +24,10 @@ use std::rc::Rc;
 use super::callback::Callback;
 use super::cancel::cancel_erased;
 use super::error::Error;
-use super::node::{HowToCancel, Node, St};
+use super::node::{HowToCancel, Node};
 use super::promise::{of_result, rejected, resolved, Promise, Repr};
 use super::rc::{AnyNode, NodeRef};
+use super::state::View;
 
 fn empty_list<T: 'static>(name: &str) -> Promise<T> {
     rejected(Error::invalid_argument(format!(
@@ -258,9 +259,9 @@ fn already_resolved<T: 'static>(ps: &[Promise<T>]) -> Option<usize> {
     let state = |p: &Promise<T>| match &p.0 {
         Repr::Fulfilled(_) => 1,
         Repr::Rejected(_) => 2,
-        Repr::Node(n) => match &*n.root().st.borrow() {
-            St::Pending(_) | St::Proxy(_) => 0,
-            St::Rejected(_) => 2,
+        Repr::Node(n) => match n.root().state().view() {
+            View::Pending(_) | View::Proxy(_) => 0,
+            View::Rejected(_) => 2,
             _ => 1,
         },
     };

@@ -37,6 +37,7 @@ mod pause;
 mod promise;
 mod rc;
 mod resolver;
+mod state;
 mod storage;
 #[cfg(test)]
 mod testing;

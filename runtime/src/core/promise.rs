@@ -23,8 +23,9 @@ use super::cancel;
 use super::context;
 use super::error::Error;
 use super::hook::{self, protect};
-use super::node::{HowToCancel, Node, Orphan, St};
+use super::node::{HowToCancel, Node, Orphan};
 use super::rc::NodeRef;
+use super::state::{View, FULFILLED, TAKEN};
 use super::storage;
 
 /// A promise of a `T`: pending, fulfilled with a `T`, or rejected with an
@@ -264,7 +265,7 @@ impl<T: 'static> Promise<T> {
             Repr::Node(n) => {
                 let snap = storage::capture();
                 n.root().add_callback(Callback::regular(move |node: &NodeRef<T>| {
-                    if let St::Fulfilled(v) = &*node.st.borrow() {
+                    if let View::Fulfilled(v) = node.state().view() {
                         storage::with_captured(snap, || hook::guarded(|| f(v)));
                     }
                 }));
@@ -300,12 +301,12 @@ impl<T: 'static> Promise<T> {
                 let snap = storage::capture();
                 n.root().add_callback(Callback::regular(move |node: &NodeRef<T>| {
                     // Errors are cheap to clone; values are looked at in place.
-                    let err = match &*node.st.borrow() {
-                        St::Fulfilled(v) => {
+                    let err = match node.state().view() {
+                        View::Fulfilled(v) => {
                             storage::with_captured(snap, || hook::guarded(|| f(v)));
                             return;
                         }
-                        St::Rejected(e) => e.clone(),
+                        View::Rejected(e) => e.clone(),
                         _ => return,
                     };
                     storage::with_captured(snap, || hook::guarded(|| g(&err)));
@@ -360,7 +361,7 @@ impl<T: 'static> Promise<T> {
         match &self.0 {
             Repr::Fulfilled(_) => true,
             Repr::Rejected(_) => false,
-            Repr::Node(n) => matches!(&*n.root().st.borrow(), St::Fulfilled(_) | St::Taken),
+            Repr::Node(n) => matches!(n.root().tag(), FULFILLED | TAKEN),
         }
     }
 
@@ -379,8 +380,8 @@ impl<T: 'static> Promise<T> {
         match &self.0 {
             Repr::Rejected(e) => Some(e.clone()),
             Repr::Fulfilled(_) => None,
-            Repr::Node(n) => match &*n.root().st.borrow() {
-                St::Rejected(e) => Some(e.clone()),
+            Repr::Node(n) => match n.root().state().view() {
+                View::Rejected(e) => Some(e.clone()),
                 _ => None,
             },
         }
@@ -393,15 +394,15 @@ impl<T: 'static> Promise<T> {
             Repr::Rejected(e) => f(State::Rejected(e.clone())),
             Repr::Node(n) => {
                 let root = n.root();
-                let st = root.st.borrow();
-                match &*st {
-                    St::Fulfilled(v) => f(State::Fulfilled(v)),
-                    St::Rejected(e) => {
+                let st = root.state();
+                match st.view() {
+                    View::Fulfilled(v) => f(State::Fulfilled(v)),
+                    View::Rejected(e) => {
                         let e = e.clone();
                         drop(st);
                         f(State::Rejected(e))
                     }
-                    St::Taken => {
+                    View::Taken => {
                         drop(st);
                         f(State::Rejected(Error::invalid_argument(
                             "the promise's value was already taken by its consumer",

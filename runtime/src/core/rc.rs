@@ -27,6 +27,7 @@ use std::ptr::NonNull;
 
 use super::freelist;
 use super::node::{self, Node};
+use super::state::{Body, St};
 
 /// What a node knows of itself without its value type.
 pub(crate) struct VTable {
@@ -39,25 +40,53 @@ pub(crate) struct VTable {
     pub(crate) cloner: Option<unsafe fn(src: *const (), dst: *mut ())>,
 }
 
-/// The start of every node allocation.
+/// The start of every node: two words.
 #[repr(C)]
 pub(crate) struct Header {
     count: Cell<u32>,
-    /// Live `Resolver`s of a `wait()` node (see `node.rs`).
-    pub(crate) resolvers: Cell<u32>,
+    /// Live `Resolver`s of a `wait()` node (see `node.rs`); sticks at its
+    /// maximum (see [`Header::resolver_added`]).
+    resolvers: Cell<u16>,
+    /// The node's borrow flag and state tag (see `state.rs`).
+    pub(crate) borrow: Cell<u8>,
+    pub(crate) tag: Cell<u8>,
     pub(crate) vtable: Cell<&'static VTable>,
 }
 
-#[repr(C)]
-struct NodeBox<T: 'static> {
-    header: Header,
-    node: Node<T>,
+impl Header {
+    /// Counts `n` more resolvers. The count is two bytes: past 65,535 live
+    /// resolvers on one promise it stays at the maximum for good, so that
+    /// the node is never taken for abandoned while one may still resolve it
+    /// (it then keeps its callbacks until it resolves or is freed).
+    #[inline]
+    pub(crate) fn resolver_added(&self, n: u16) {
+        self.resolvers.set(self.resolvers.get().saturating_add(n));
+    }
+
+    /// Counts one resolver fewer; returns whether none is left.
+    #[inline]
+    pub(crate) fn resolver_dropped(&self) -> bool {
+        match self.resolvers.get() {
+            u16::MAX => false,
+            0 => true,
+            n => {
+                self.resolvers.set(n - 1);
+                n == 1
+            }
+        }
+    }
+
+    /// The number of live resolvers (the maximum may stand for more).
+    #[inline]
+    pub(crate) fn resolvers(&self) -> u16 {
+        self.resolvers.get()
+    }
 }
 
 /// A counted pointer to a `Node<T>`; derefs to the node.
 pub(crate) struct NodeRef<T: 'static> {
-    ptr: NonNull<NodeBox<T>>,
-    _owns: PhantomData<NodeBox<T>>,
+    ptr: NonNull<Node<T>>,
+    _owns: PhantomData<Node<T>>,
 }
 
 struct Table<T>(PhantomData<T>);
@@ -83,7 +112,7 @@ unsafe fn clone_into<T: Clone>(src: *const (), dst: *mut ()) {
     unsafe { dst.cast::<T>().write((*src.cast::<T>()).clone()) }
 }
 
-/// SAFETY: `h` heads a live `NodeBox<T>`.
+/// SAFETY: `h` heads a live `Node<T>`.
 unsafe fn cancel_step_shim<T: 'static>(h: NonNull<Header>, work: &mut Vec<AnyNode>, marked: &mut Vec<node::Job>) {
     // Borrow the node without touching its count.
     let n = ManuallyDrop::new(NodeRef::<T> {
@@ -93,12 +122,12 @@ unsafe fn cancel_step_shim<T: 'static>(h: NonNull<Header>, work: &mut Vec<AnyNod
     node::cancel_step(&n, work, marked)
 }
 
-/// SAFETY: `h` heads a `NodeBox<T>` whose count just reached zero.
+/// SAFETY: `h` heads a `Node<T>` whose count just reached zero.
 unsafe fn release<T: 'static>(h: NonNull<Header>) {
-    let p = h.cast::<NodeBox<T>>();
+    let p = h.cast::<Node<T>>();
     unsafe {
         std::ptr::drop_in_place(p.as_ptr());
-        freelist::dealloc(p.cast(), Layout::new::<NodeBox<T>>(), true);
+        freelist::dealloc(p.cast(), Layout::new::<Node<T>>(), true);
     }
 }
 
@@ -111,16 +140,22 @@ impl<T: 'static> NodeRef<T> {
     /// as the hottest instruction of `pause` and `bind`). Built after the
     /// call, it is written straight into the block.
     #[inline(always)]
-    pub(crate) fn new_with(make: impl FnOnce() -> Node<T>) -> NodeRef<T> {
-        let ptr = freelist::alloc(Layout::new::<NodeBox<T>>(), true).cast::<NodeBox<T>>();
-        let node = make();
-        let header = Header {
-            count: Cell::new(1),
-            resolvers: Cell::new(0),
-            vtable: Cell::new(&Table::<T>::OWNED),
-        };
-        // SAFETY: the block is fresh, sized and aligned for a `NodeBox<T>`.
-        unsafe { ptr.as_ptr().write(NodeBox { header, node }) };
+    pub(crate) fn new_with(make: impl FnOnce() -> St<T>) -> NodeRef<T> {
+        let ptr = freelist::alloc(Layout::new::<Node<T>>(), true).cast::<Node<T>>();
+        let st = make();
+        // SAFETY: the block is fresh, sized and aligned for a `Node<T>`;
+        // the body is written first, then the header with its tag.
+        unsafe {
+            let body = std::ptr::addr_of_mut!((*ptr.as_ptr()).body) as *mut Body<T>;
+            let tag = Body::write(body, st);
+            std::ptr::addr_of_mut!((*ptr.as_ptr()).header).write(Header {
+                count: Cell::new(1),
+                resolvers: Cell::new(0),
+                borrow: Cell::new(0),
+                tag: Cell::new(tag),
+                vtable: Cell::new(&Table::<T>::OWNED),
+            });
+        }
         NodeRef {
             ptr,
             _owns: PhantomData,
@@ -129,8 +164,7 @@ impl<T: 'static> NodeRef<T> {
 
     #[inline]
     pub(crate) fn header(&self) -> &Header {
-        // SAFETY: the box lives as long as this reference is counted.
-        unsafe { &self.ptr.as_ref().header }
+        &self.header
     }
 
     /// Whether both point at the same node.
@@ -181,8 +215,8 @@ impl<T: 'static> Deref for NodeRef<T> {
 
     #[inline]
     fn deref(&self) -> &Node<T> {
-        // SAFETY: as in `header`.
-        unsafe { &self.ptr.as_ref().node }
+        // SAFETY: the node lives as long as this reference is counted.
+        unsafe { self.ptr.as_ref() }
     }
 }
 
@@ -272,12 +306,23 @@ mod tests {
     use crate::core::node::HowToCancel;
 
     #[test]
-    fn a_node_of_a_word_is_80_bytes() {
-        // The figure the module docs of `node.rs` give; a bigger node costs
-        // memory on every pending bind.
-        assert!(std::mem::size_of::<NodeBox<u64>>() <= 80);
-        assert!(std::mem::size_of::<NodeBox<()>>() <= 80);
+    fn links_and_headers_are_as_small_as_the_node_layout_needs() {
         assert_eq!(std::mem::size_of::<HowToCancel>(), std::mem::size_of::<usize>());
+        assert_eq!(std::mem::size_of::<Header>(), 2 * std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn the_resolver_count_sticks_at_its_maximum() {
+        let n = Node::<u8>::alloc(HowToCancel::not());
+        let h = n.header();
+        h.resolver_added(2);
+        assert!(!h.resolver_dropped());
+        assert!(h.resolver_dropped());
+        h.resolver_added(u16::MAX - 1);
+        h.resolver_added(5);
+        assert_eq!(h.resolvers(), u16::MAX);
+        assert!(!h.resolver_dropped());
+        assert_eq!(h.resolvers(), u16::MAX);
     }
 
     #[test]

@@ -7,9 +7,10 @@
 //! outermost resolution finishes (Lwt's rules 6–8).
 
 use super::error::Error;
-use super::node::{HowToCancel, Node, St};
+use super::node::{HowToCancel, Node};
 use super::promise::Promise;
 use super::rc::NodeRef;
+use super::state::View;
 
 /// The write side of a pending promise (Lwt's `'a Lwt.u`).
 ///
@@ -121,7 +122,7 @@ impl<T: 'static> Resolver<T> {
             root.resolve(outcome)
         };
         if r.is_err() {
-            let canceled = matches!(&*root.st.borrow(), St::Rejected(e) if e.is_canceled());
+            let canceled = matches!(root.state().view(), View::Rejected(e) if e.is_canceled());
             if !canceled {
                 panic!("Lwt.{name}: the promise is already resolved");
             }
