@@ -336,6 +336,89 @@ fn rejecting_with_canceled_through_the_resolver_triggers_on_cancel() {
 }
 
 #[test]
+fn rejecting_a_task_with_canceled_through_its_resolver_runs_its_on_cancel_first() {
+    // A task's first `on_cancel` is kept apart from its callback list; it
+    // must still run, and before the callbacks attached after it.
+    let (p, r) = task::<()>();
+    let log = Log::new();
+    let l = log.clone();
+    p.on_cancel(move || l.push("cancel"));
+    let l = log.clone();
+    p.on_failure(move |_| l.push("failure"));
+    r.wakeup_exn(Error::canceled());
+    assert_eq!(log.entries(), ["cancel", "failure"]);
+}
+
+#[test]
+fn an_on_cancel_that_never_runs_lets_go_of_what_it_captured() {
+    let held = std::rc::Rc::new(());
+    let (p, r) = task::<()>();
+    let h = held.clone();
+    p.on_cancel(move || drop(h));
+    assert_eq!(std::rc::Rc::strong_count(&held), 2);
+    r.wakeup(());
+    assert_eq!(std::rc::Rc::strong_count(&held), 1);
+    // Abandoned while pending: freed with the promise.
+    let (p2, r2) = task::<()>();
+    let h = held.clone();
+    p2.on_cancel(move || drop(h));
+    drop((p, r, p2, r2));
+    assert_eq!(std::rc::Rc::strong_count(&held), 1);
+}
+
+#[test]
+fn a_task_returned_by_a_bind_callback_keeps_its_on_cancel() {
+    // The task is folded into the bind's promise (Lwt's proxies); canceling
+    // that promise cancels the task and runs the task's on_cancel.
+    let (t, _tr) = task::<u8>();
+    let log = Log::new();
+    let l = log.clone();
+    t.on_cancel(move || l.push("task"));
+    let (w, wr) = wait::<()>();
+    let p = w.bind(move |()| t);
+    wr.wakeup(());
+    assert!(p.is_pending());
+    p.cancel();
+    assert!(p.is_canceled());
+    assert_eq!(log.entries(), ["task"]);
+}
+
+#[test]
+fn on_cancel_order_survives_a_task_being_folded_into_a_bind() {
+    // x is attached to the bind's promise before the task is folded into
+    // it, y after: the task's own on_cancel comes first (its callbacks go
+    // before the bind's), then x, then y.
+    let (t, _tr) = task::<u8>();
+    let log = Log::new();
+    let l = log.clone();
+    t.on_cancel(move || l.push("task"));
+    let (w, wr) = wait::<()>();
+    let p = w.bind(move |()| t);
+    let l = log.clone();
+    p.on_cancel(move || l.push("x"));
+    wr.wakeup(());
+    let l = log.clone();
+    p.on_cancel(move || l.push("y"));
+    p.cancel();
+    assert_eq!(log.entries(), ["task", "x", "y"]);
+}
+
+#[test]
+fn on_cancel_order_holds_when_a_bare_task_is_folded_into_a_bind() {
+    let (t, _tr) = task::<u8>();
+    let (w, wr) = wait::<()>();
+    let p = w.bind(move |()| t);
+    let log = Log::new();
+    let l = log.clone();
+    p.on_cancel(move || l.push("x"));
+    wr.wakeup(());
+    let l = log.clone();
+    p.on_cancel(move || l.push("y"));
+    p.cancel();
+    assert_eq!(log.entries(), ["x", "y"]);
+}
+
+#[test]
 fn a_panic_in_on_cancel_goes_to_the_hook() {
     let hook = HookRecorder::install();
     let (p, _r) = task::<()>();

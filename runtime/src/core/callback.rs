@@ -207,6 +207,24 @@ impl<T: 'static> Callbacks<T> {
         }
     }
 
+    /// A list of the one callback `cb`.
+    pub(crate) fn one(cb: Callback<T>) -> Callbacks<T> {
+        Callbacks(Some(cb))
+    }
+
+    /// Whether any callback of the list is a cancel callback.
+    pub(crate) fn has_cancel(&self) -> bool {
+        match &self.0 {
+            None => false,
+            Some(cb) if cb.vtable.many => {
+                // SAFETY: a `many` slot holds a live `FreeVec<Callback<T>>`.
+                let v = unsafe { &*(cb.slot.as_ptr() as *const FreeVec<Callback<T>>) };
+                v.as_slice().iter().any(|c| c.is_cancel())
+            }
+            Some(cb) => cb.is_cancel(),
+        }
+    }
+
     /// Adds `cb` last. The first callback, by far the commonest, is a store
     /// in place; the others go through [`Callbacks::push_more`].
     #[inline(always)]

@@ -54,6 +54,12 @@ impl<E> FreeVec<E> {
         self.len
     }
 
+    /// The elements, in order.
+    pub(crate) fn as_slice(&self) -> &[E] {
+        // SAFETY: the first `len` elements of the buffer are live.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr(), self.len) }
+    }
+
     /// Appends `e`, doubling the buffer when it is full.
     pub(crate) fn push(&mut self, e: E) {
         if self.len == self.cap {

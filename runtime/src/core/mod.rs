@@ -32,6 +32,7 @@ mod error;
 pub(crate) mod freelist;
 mod freevec;
 mod hook;
+mod how_to_cancel;
 mod node;
 mod pause;
 mod promise;

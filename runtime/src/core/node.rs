@@ -51,8 +51,6 @@
 //! memory, and every other benchmark got faster or stayed (see the commit).
 
 use std::cell::{Cell, RefCell};
-use std::marker::PhantomData;
-use std::rc::Rc;
 
 pub(crate) use super::callback::Callbacks;
 use super::callback::{Callback, Taken};
@@ -60,138 +58,13 @@ use super::context;
 use super::error::Error;
 use super::freevec::FreeVec;
 use super::hook;
+pub(crate) use super::how_to_cancel::{How, HowToCancel};
 use super::rc::{AnyNode, Header, NodeRef};
 pub(crate) use super::state::St;
 use super::state::{BodyCell, View, ViewMut, PENDING, PROXY};
 
 /// A deferred piece of work (the second phase of a cancellation).
 pub(crate) use super::context::Job;
-
-/// How to cancel a pending promise (Lwt's `how_to_cancel`), in one word.
-///
-/// Every pending node carries one, so it is packed: address `0` is `Not` (a
-/// `wait()` promise: `cancel` does nothing), `1` is `This` (a `task()`:
-/// `cancel` rejects it), a node pointer is `One` (a bind-like promise:
-/// cancel what it waits on), and a pointer to a shared list, tagged with
-/// `2`, is `Several` (a join-like promise: cancel every input). Node and
-/// list pointers are aligned to at least 8, so the tag bits are free.
-///
-/// The word is a pointer, not an integer, so that the node or list pointer
-/// kept in it keeps its provenance (an integer turned back into a pointer
-/// has none, and dereferencing it is undefined behaviour, as Miri reports);
-/// the tags are set and cleared with the strict-provenance address methods.
-#[repr(transparent)]
-pub(crate) struct HowToCancel {
-    bits: *mut u8,
-    _owns: PhantomData<(AnyNode, Rc<Vec<AnyNode>>)>,
-}
-
-const NOT: usize = 0;
-const THIS: usize = 1;
-const SEVERAL: usize = 2;
-const TAGS: usize = 7;
-
-/// A view of a [`HowToCancel`].
-pub(crate) enum How<'a> {
-    Not,
-    This,
-    One(&'a AnyNode),
-    Several(&'a [AnyNode]),
-}
-
-impl HowToCancel {
-    const fn from_bits(bits: *mut u8) -> HowToCancel {
-        HowToCancel {
-            bits,
-            _owns: PhantomData,
-        }
-    }
-
-    /// `wait()`: `cancel` does nothing.
-    pub(crate) const fn not() -> HowToCancel {
-        HowToCancel::from_bits(std::ptr::without_provenance_mut(NOT))
-    }
-
-    /// `task()`: `cancel` rejects this promise with `Canceled`.
-    pub(crate) const fn this() -> HowToCancel {
-        HowToCancel::from_bits(std::ptr::without_provenance_mut(THIS))
-    }
-
-    /// A bind-like promise: cancel the promise it waits on.
-    pub(crate) fn one(n: AnyNode) -> HowToCancel {
-        let bits = n.addr() as *mut u8;
-        debug_assert!(bits.addr() & TAGS == 0);
-        std::mem::forget(n);
-        HowToCancel::from_bits(bits)
-    }
-
-    /// A join-like promise: cancel every input.
-    pub(crate) fn several(ns: Rc<Vec<AnyNode>>) -> HowToCancel {
-        let bits = Rc::into_raw(ns) as *mut u8;
-        debug_assert!(bits.addr() & TAGS == 0);
-        HowToCancel::from_bits(bits.map_addr(|a| a | SEVERAL))
-    }
-
-    /// The shared list of a `Several`, untagged.
-    #[inline]
-    fn list(&self) -> *const Vec<AnyNode> {
-        self.bits.map_addr(|a| a & !TAGS) as *const Vec<AnyNode>
-    }
-
-    #[inline]
-    pub(crate) fn view(&self) -> How<'_> {
-        match self.bits.addr() {
-            NOT => How::Not,
-            THIS => How::This,
-            // SAFETY: the untagged pointer is an `Rc<Vec<AnyNode>>` we own.
-            b if b & TAGS == SEVERAL => How::Several(unsafe { &*self.list() }),
-            // SAFETY: untagged, the word is an `AnyNode` we own (a pointer
-            // with its provenance), and `AnyNode` is one pointer wide.
-            _ => How::One(unsafe { &*(self as *const HowToCancel as *const AnyNode) }),
-        }
-    }
-
-    /// Whether this holds no link (`Not` or `This`).
-    #[inline]
-    fn is_leaf(&self) -> bool {
-        self.bits.addr() <= THIS
-    }
-}
-
-impl Clone for HowToCancel {
-    fn clone(&self) -> Self {
-        match self.view() {
-            How::Not => HowToCancel::not(),
-            How::This => HowToCancel::this(),
-            How::One(n) => HowToCancel::one(n.clone()),
-            How::Several(_) => {
-                // SAFETY: the list came from `Rc::into_raw` and we hold a count.
-                unsafe { Rc::increment_strong_count(self.list()) };
-                HowToCancel::from_bits(self.bits)
-            }
-        }
-    }
-}
-
-impl Drop for HowToCancel {
-    #[inline]
-    fn drop(&mut self) {
-        if self.is_leaf() {
-            return;
-        }
-        let link = std::mem::replace(self, HowToCancel::not());
-        let several = link.bits.addr() & TAGS == SEVERAL;
-        let link = std::mem::ManuallyDrop::new(link);
-        if several {
-            // SAFETY: from `Rc::into_raw`, released once.
-            drop(unsafe { Rc::from_raw(link.list()) });
-        } else {
-            // SAFETY: an `AnyNode` forgotten into the word (a pointer with
-            // its provenance, one pointer wide), released once.
-            drop(unsafe { std::ptr::read(&*link as *const HowToCancel as *const AnyNode) });
-        }
-    }
-}
 
 pub(crate) struct Pending<T: 'static> {
     pub(crate) callbacks: Callbacks<T>,
@@ -275,6 +148,10 @@ impl<T: 'static> Node<T> {
         let ViewMut::Pending(p) = st.view() else {
             return Err(outcome);
         };
+        if p.cancel.is_hooked() && matches!(&outcome, Err(e) if e.is_canceled()) {
+            // The hook is the node's first cancel callback: it runs first.
+            unhook(p);
+        }
         let cbs = take(&mut p.callbacks);
         let cancel = std::mem::replace(&mut p.cancel, HowToCancel::not());
         let new = match outcome {
@@ -438,6 +315,28 @@ impl<T: 'static> NodeRef<T> {
         self.add_callback_resolved(cb)
     }
 
+    /// Attaches an `on_cancel` function to a root: in the cancel word of a
+    /// task that has no other cancel callback (see `how_to_cancel.rs`), or
+    /// in its callback list; runs it at once if the root is already
+    /// canceled.
+    pub(crate) fn add_cancel_callback(&self, f: impl FnOnce() + 'static) {
+        if let Ok(mut st) = self.try_state_mut() {
+            if let ViewMut::Pending(p) = st.view() {
+                let f = if p.callbacks.has_cancel() {
+                    f
+                } else {
+                    match p.cancel.set_hook(f) {
+                        Ok(()) => return,
+                        Err(f) => f,
+                    }
+                };
+                p.callbacks.push(Callback::cancel(f));
+                return;
+            }
+        }
+        self.add_callback_resolved(Callback::cancel(f))
+    }
+
     #[cold]
     fn add_callback_resolved(&self, cb: Callback<T>) {
         let run = match self.state().view() {
@@ -562,6 +461,9 @@ impl<T: 'static> NodeRef<T> {
             let mut st = self.state_mut();
             match st.view() {
                 ViewMut::Pending(p) => {
+                    // `self`'s own link is replaced: a hook it held goes
+                    // back in front of its callbacks, as if never moved.
+                    unhook(p);
                     if let Some(front) = callbacks {
                         p.callbacks.prepend(front);
                     }
@@ -658,6 +560,16 @@ impl<T: 'static> NodeRef<T> {
         if let Some(held) = dropped {
             dispose(Box::new(held));
         }
+    }
+}
+
+/// Moves a pending state's cancel hook, if it has one, to the front of its
+/// callbacks (as the cancel callback it stands for).
+#[cold]
+fn unhook<T: 'static>(p: &mut Pending<T>) {
+    if let Some(h) = p.cancel.take_hook() {
+        let front = Callbacks::one(Callback::cancel(move || h.run()));
+        p.callbacks.prepend(front);
     }
 }
 

@@ -324,8 +324,7 @@ impl<T: 'static> Promise<T> {
             Repr::Fulfilled(_) | Repr::Rejected(_) => {}
             Repr::Node(n) => {
                 let snap = storage::capture();
-                n.root()
-                    .add_callback(Callback::cancel(move || storage::with_captured(snap, f)));
+                n.root().add_cancel_callback(move || storage::with_captured(snap, f));
             }
         }
     }
