@@ -465,7 +465,9 @@ impl<T: 'static> NodeRef<T> {
                 ViewMut::Pending(p) => {
                     // `self`'s own link is replaced: a hook it held goes
                     // back in front of its callbacks, as if never moved.
-                    unhook(p);
+                    if p.cancel.is_hooked() {
+                        unhook(p);
+                    }
                     if let Some(front) = callbacks {
                         p.callbacks.prepend(front);
                     }
