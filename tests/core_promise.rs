@@ -140,6 +140,24 @@ fn a_cloned_resolver_resolves_the_same_promise() {
 }
 
 #[test]
+fn a_promise_with_more_resolvers_than_its_count_holds_still_resolves() {
+    // The resolver count is two bytes and sticks at its maximum: dropping
+    // clones past that must never make the promise look abandoned (which
+    // would drop its callbacks while a resolver can still resolve it).
+    let (p, r) = wait::<u32>();
+    let seen = Log::new();
+    let s = seen.clone();
+    p.on_success(move |v| s.push(format!("got {v}")));
+    let clones: Vec<_> = (0..70_000).map(|_| r.clone()).collect();
+    drop(r);
+    let mut clones = clones.into_iter();
+    let last = clones.next().expect("a clone");
+    drop(clones);
+    last.wakeup(7);
+    assert_eq!(seen.entries(), ["got 7"]);
+}
+
+#[test]
 fn the_promise_handle_may_be_dropped_before_resolution() {
     let (p, r) = wait::<u8>();
     let seen = Log::new();
