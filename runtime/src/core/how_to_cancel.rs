@@ -126,9 +126,15 @@ impl HowToCancel {
         self.bits.addr() > THIS && self.bits.addr() & TAGS == HOOKED
     }
 
+    /// Whether this is `This` without a hook: a word that can take one.
+    #[inline]
+    pub(crate) fn is_bare_this(&self) -> bool {
+        self.bits.addr() == THIS
+    }
+
     /// Keeps `f` as the hook of a bare `This`; gives `f` back otherwise.
     pub(crate) fn set_hook<F: FnOnce() + 'static>(&mut self, f: F) -> Result<(), F> {
-        if self.bits.addr() != THIS {
+        if !self.is_bare_this() {
             return Err(f);
         }
         let hook = ManuallyDrop::new(CancelHook::new(f));
@@ -249,8 +255,9 @@ mod tests {
         let mut w = HowToCancel::not();
         assert!(w.set_hook(|| ()).is_err());
         let mut t = HowToCancel::this();
+        assert!(t.is_bare_this());
         assert!(t.set_hook(|| ()).is_ok());
-        assert!(t.is_hooked() && !t.is_leaf());
+        assert!(t.is_hooked() && !t.is_leaf() && !t.is_bare_this());
         assert!(matches!(t.view(), How::This));
         assert!(t.set_hook(|| ()).is_err(), "one hook at most");
     }

@@ -324,7 +324,10 @@ impl<T: 'static> NodeRef<T> {
     pub(crate) fn add_cancel_callback(&self, f: impl FnOnce() + 'static) {
         if let Ok(mut st) = self.try_state_mut() {
             if let ViewMut::Pending(p) = st.view() {
-                let f = if p.callbacks.has_cancel() {
+                // The list is looked through only when the word could take
+                // the hook: every later `on_cancel` of a task, or any of
+                // another promise, must not cost a scan of its callbacks.
+                let f = if !p.cancel.is_bare_this() || p.callbacks.has_cancel() {
                     f
                 } else {
                     match p.cancel.set_hook(f) {
