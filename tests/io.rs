@@ -474,6 +474,19 @@ fn canceling_a_pending_read_frees_the_channel() {
 }
 
 #[test]
+fn the_continuation_of_a_read_that_waited_finds_the_channel_idle() {
+    let (ic, oc) = io::pipe().unwrap();
+    let ic2 = ic.clone();
+    // The read waits for the pipe; its `map` runs once the lock is released,
+    // so a second read started there takes the fast path, not the queue.
+    let seen = io::read_line(&ic).map(move |l| (l, io::is_busy(&ic2)));
+    assert!(io::is_busy(&ic));
+    ok(io::write(&oc, "first\n").bind(move |()| io::flush(&oc)));
+    assert_eq!(ok(seen), ("first".to_string(), false));
+    assert!(!io::is_busy(&ic));
+}
+
+#[test]
 fn a_read_that_times_out_leaves_the_channel_usable() {
     let (ic, oc) = io::pipe().unwrap();
     let ic2 = ic.clone();

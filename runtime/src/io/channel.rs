@@ -768,14 +768,11 @@ fn run_locked<T: 'static>(w: Rc<Wrapper>, body: impl FnOnce(&Rc<Wrapper>) -> Pro
 
 /// Releases the lock of `w` once `p` resolves (now if it is resolved).
 fn finish_locked<T: 'static>(w: Rc<Wrapper>, p: Promise<T>) -> Promise<T> {
-    if !p.is_pending() {
-        unlock(&w);
-        return p;
-    }
-    p.then(move |r| {
-        unlock(&w);
-        crate::of_result(r)
-    })
+    // Attached before the caller can attach anything, the unlock runs
+    // first when `p` resolves: whoever continues after `p` finds the lock
+    // released, as if `p` were followed by a `then`, without its promise.
+    p.when_done(move || unlock(&w));
+    p
 }
 
 /// The fast path of operations that can complete from the buffer: takes
@@ -845,10 +842,7 @@ fn start_auto_flush(inner: &Rc<Inner>) {
         return;
     };
     inner.auto_flushing.set(true);
-    drop(crate::pause().then(move |_| {
-        auto_flush(main);
-        crate::resolved(())
-    }));
+    crate::pause().when_done(move || auto_flush(main));
 }
 
 fn auto_flush(main: Rc<Wrapper>) {
@@ -871,11 +865,7 @@ fn auto_flush(main: Rc<Wrapper>) {
     w.lock.set(Lock::Busy);
     // Errors are ignored here, as in Lwt: the data stays buffered and the
     // next explicit write, flush or close reports the problem.
-    let done = flush_total(&inner, "flush");
-    drop(done.then(move |_| {
-        unlock(&w);
-        crate::resolved(())
-    }));
+    flush_total(&inner, "flush").when_done(move || unlock(&w));
 }
 
 /// Runs `f` with exclusive use of the channel (Lwt's `atomic`): operations
