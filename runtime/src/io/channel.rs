@@ -1079,15 +1079,16 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
     let (io, lent) = match how(inner) {
         How::Memory => return Step::Now(Ok(0), state),
         How::InPlace(fd) => {
-            let i = inner.clone();
             let sock = fd.is_stream_socket();
-            let io = unix::retry_io_short(fd, Dir::Read, move |raw| {
-                let mut b = i.buf.borrow_mut();
-                let len = size.min(b.len());
-                let n = sys_read(raw, &mut b[..len], sock)?;
-                Ok((n, n > 0 && n < len))
-            });
-            (io, false)
+            // Tried in place first: a read that finds data costs no promise.
+            if let Some(r) = unix::try_now(&fd, Dir::Read, &mut |raw| read_buffer(inner, raw, size, sock)) {
+                return Step::Now(r.and_then(|n| filled(inner, size, n)), state);
+            }
+            let i = inner.clone();
+            (
+                unix::wait_io(fd, Dir::Read, move |raw| read_buffer(&i, raw, size, sock)),
+                false,
+            )
         }
         How::Lend(Some(fd)) => (lend(inner, move |b| unix::read(&fd, b, 0, size), op), true),
         How::Lend(None) => {
@@ -1095,22 +1096,37 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
             (lend(inner, move |b| call_custom(&i, b, 0, size, op), op), true)
         }
     };
-    let i = inner.clone();
-    let done = move |n: usize| -> Result<usize, Error> {
-        if n > size {
-            return Err(bad_count(ModeKind::Input, size, n));
-        }
-        i.max.set(n);
-        i.offset.set(i.offset.get() + n as u64);
-        Ok(n)
-    };
     match take_now(io) {
-        Ok(r) => Step::Now(r.and_then(done), state),
-        Err(p) => Step::Later(pending_io(inner, p, lent, op, move |r| match r.and_then(done) {
-            Ok(n) => k(state, n),
-            Err(e) => crate::rejected(e),
-        })),
+        Ok(r) => Step::Now(r.and_then(|n| filled(inner, size, n)), state),
+        Err(p) => {
+            let i = inner.clone();
+            Step::Later(pending_io(inner, p, lent, op, move |r| {
+                match r.and_then(|n| filled(&i, size, n)) {
+                    Ok(n) => k(state, n),
+                    Err(e) => crate::rejected(e),
+                }
+            }))
+        }
     }
+}
+
+/// One read into the input buffer, in place: the count, and whether it was
+/// short (see `unix::retry_io_short`).
+fn read_buffer(inner: &Inner, raw: RawFd, size: usize, sock: bool) -> io::Result<(usize, bool)> {
+    let mut b = inner.buf.borrow_mut();
+    let len = size.min(b.len());
+    let n = sys_read(raw, &mut b[..len], sock)?;
+    Ok((n, n > 0 && n < len))
+}
+
+/// Takes note of `n` bytes read into the buffer (of `size` asked).
+fn filled(inner: &Inner, size: usize, n: usize) -> Result<usize, Error> {
+    if n > size {
+        return Err(bad_count(ModeKind::Input, size, n));
+    }
+    inner.max.set(n);
+    inner.offset.set(inner.offset.get() + n as u64);
+    Ok(n)
 }
 
 /// Writes some of the buffered output: `Now` with the count written (at
@@ -1132,14 +1148,16 @@ pub(super) fn flush_step<S: 'static, T: 'static>(
             return Step::Now(Err(e), state);
         }
         How::InPlace(fd) => {
-            let i = inner.clone();
             let sock = fd.is_stream_socket();
-            let io = unix::retry_io(fd, Dir::Write, move |raw| {
-                let b = i.buf.borrow();
-                let len = len.min(b.len());
-                sys_write(raw, &b[..len], sock)
-            });
-            (io, false)
+            // Tried in place first: a write that goes through costs no promise.
+            if let Some(r) = unix::try_now(&fd, Dir::Write, &mut |raw| write_buffer(inner, raw, len, sock)) {
+                return Step::Now(r.and_then(|n| flushed(inner, len, n)), state);
+            }
+            let i = inner.clone();
+            (
+                unix::wait_io(fd, Dir::Write, move |raw| write_buffer(&i, raw, len, sock)),
+                false,
+            )
         }
         How::Lend(Some(fd)) => (lend(inner, move |b| unix::write(&fd, b, 0, len), op), true),
         How::Lend(None) => {
@@ -1147,29 +1165,43 @@ pub(super) fn flush_step<S: 'static, T: 'static>(
             (lend(inner, move |b| call_custom(&i, b, 0, len, op), op), true)
         }
     };
-    let i = inner.clone();
-    let done = move |n: usize| -> Result<usize, Error> {
-        if n > len || n == 0 {
-            // 0 bytes for a non-empty request would make flushing loop forever.
-            return Err(bad_count(ModeKind::Output, len, n));
-        }
-        let ptr = i.ptr.get();
-        if ptr >= n {
-            i.buf.borrow_mut().copy_within(n..ptr, 0);
-            i.ptr.set(ptr - n);
-        } else {
-            i.ptr.set(0);
-        }
-        i.offset.set(i.offset.get() + n as u64);
-        Ok(n)
-    };
     match take_now(io) {
-        Ok(r) => Step::Now(r.and_then(done), state),
-        Err(p) => Step::Later(pending_io(inner, p, lent, op, move |r| match r.and_then(done) {
-            Ok(n) => k(state, n),
-            Err(e) => crate::rejected(e),
-        })),
+        Ok(r) => Step::Now(r.and_then(|n| flushed(inner, len, n)), state),
+        Err(p) => {
+            let i = inner.clone();
+            Step::Later(pending_io(inner, p, lent, op, move |r| {
+                match r.and_then(|n| flushed(&i, len, n)) {
+                    Ok(n) => k(state, n),
+                    Err(e) => crate::rejected(e),
+                }
+            }))
+        }
     }
+}
+
+/// One write of the first `len` buffered bytes, in place.
+fn write_buffer(inner: &Inner, raw: RawFd, len: usize, sock: bool) -> io::Result<(usize, bool)> {
+    let b = inner.buf.borrow();
+    let len = len.min(b.len());
+    Ok((sys_write(raw, &b[..len], sock)?, false))
+}
+
+/// Takes note of `n` bytes written out of the `len` first ones buffered:
+/// the rest moves to the front.
+fn flushed(inner: &Inner, len: usize, n: usize) -> Result<usize, Error> {
+    if n > len || n == 0 {
+        // 0 bytes for a non-empty request would make flushing loop forever.
+        return Err(bad_count(ModeKind::Output, len, n));
+    }
+    let ptr = inner.ptr.get();
+    if ptr >= n {
+        inner.buf.borrow_mut().copy_within(n..ptr, 0);
+        inner.ptr.set(ptr - n);
+    } else {
+        inner.ptr.set(0);
+    }
+    inner.offset.set(inner.offset.get() + n as u64);
+    Ok(n)
 }
 
 /// Writes some of the buffered output; resolves to the count written (at

@@ -388,18 +388,40 @@ pub(crate) fn retry_io_short<T: 'static>(
     dir: Dir,
     mut action: impl FnMut(RawFd) -> io::Result<(T, bool)> + 'static,
 ) -> Promise<T> {
+    match try_now(&fd, dir, &mut action) {
+        Some(r) => crate::of_result(r),
+        None => wait_io(fd, dir, action),
+    }
+}
+
+/// The first try of [`retry_io_short`], for callers that can do it without
+/// building the retried call: runs `action` now unless the fd is known not
+/// to be ready in direction `dir`. `None` if the call must wait for an edge
+/// (then [`wait_io`]).
+pub(crate) fn try_now<T>(
+    fd: &FileDescr,
+    dir: Dir,
+    action: &mut impl FnMut(RawFd) -> io::Result<(T, bool)>,
+) -> Option<Result<T, Error>> {
     let raw = match fd.check() {
         Ok(r) => r,
-        Err(e) => return crate::rejected(e),
+        Err(e) => return Some(Err(e)),
     };
     let known_idle = matches!(fd.0.reg.get(), Reg::Key(_)) && !fd.0.readiness.may_be_ready(dir);
-    if !known_idle {
-        match try_io(&fd, raw, dir, &mut action) {
-            Some(Ok(v)) => return crate::resolved(v),
-            Some(Err(e)) => return crate::rejected(e),
-            None => {}
-        }
+    if known_idle {
+        None
+    } else {
+        try_io(fd, raw, dir, action)
     }
+}
+
+/// The rest of [`retry_io_short`] once [`try_now`] said to wait: registers
+/// the call with the engine, which retries it at each readiness edge.
+pub(crate) fn wait_io<T: 'static>(
+    fd: FileDescr,
+    dir: Dir,
+    action: impl FnMut(RawFd) -> io::Result<(T, bool)> + 'static,
+) -> Promise<T> {
     match fd.registration() {
         Ok(Some((engine, key))) => {
             let (p, out) = crate::task::<T>();
@@ -496,9 +518,21 @@ fn io_call<S: Send + 'static, R: Send + 'static>(
             Ok(finish(state, v))
         })
     } else {
-        let mut slot = Some(state);
         let sock = fd.is_stream_socket();
-        retry_io_short(fd.clone(), dir, move |raw| {
+        // The first try works on `state` in place: no closure to box, no
+        // count traffic on the fd, no promise when it succeeds.
+        let mut state = state;
+        let first = try_now(fd, dir, &mut |raw| {
+            let n = action(raw, sock, &mut state)?;
+            Ok((n, asked(&state).is_some_and(|len| n > 0 && n < len)))
+        });
+        match first {
+            Some(Ok(n)) => return crate::resolved(finish(state, n)),
+            Some(Err(e)) => return crate::rejected(e),
+            None => {}
+        }
+        let mut slot = Some(state);
+        wait_io(fd.clone(), dir, move |raw| {
             let s = slot
                 .as_mut()
                 .ok_or_else(|| io::Error::other("buffer already returned"))?;
