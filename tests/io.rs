@@ -247,6 +247,53 @@ fn auto_flush_sends_written_data_after_a_pause() {
 }
 
 #[test]
+fn channels_written_in_one_turn_are_all_auto_flushed_at_the_next_wakeup() {
+    let (a, sent_a) = recording_output();
+    let (b, sent_b) = recording_output();
+    ok(io::write(&a, "to a"));
+    ok(io::write(&b, "to b"));
+    assert!(sent_a.borrow().is_empty() && sent_b.borrow().is_empty());
+    lwt::wakeup_paused();
+    assert_eq!(*sent_a.borrow(), vec![b"to a".to_vec()]);
+    assert_eq!(*sent_b.borrow(), vec![b"to b".to_vec()]);
+    // And again on the next turn.
+    ok(io::write(&b, "again"));
+    lwt::wakeup_paused();
+    assert_eq!(sent_b.borrow().last().unwrap(), b"again");
+}
+
+#[test]
+fn auto_flush_still_works_after_the_paused_promises_are_abandoned() {
+    let (a, sent_a) = recording_output();
+    let (b, sent_b) = recording_output();
+    ok(io::write(&a, "before"));
+    // What a forked child does: the pause of the auto-flusher is forgotten.
+    lwt::abandon_paused();
+    ok(io::write(&b, "after"));
+    lwt::wakeup_paused();
+    assert_eq!(*sent_b.borrow(), vec![b"after".to_vec()]);
+    assert_eq!(*sent_a.borrow(), vec![b"before".to_vec()]);
+}
+
+#[test]
+fn a_pause_notifier_that_writes_to_a_channel_is_auto_flushed_too() {
+    let (a, sent_a) = recording_output();
+    let (b, sent_b) = recording_output();
+    let once = std::cell::Cell::new(true);
+    lwt::register_pause_notifier(move |_| {
+        if once.replace(false) {
+            // Called while the auto-flusher of `a` makes its pause.
+            drop(io::write(&b, "from the notifier"));
+        }
+    });
+    ok(io::write(&a, "first"));
+    lwt::wakeup_paused();
+    lwt::register_pause_notifier(|_| {});
+    assert_eq!(*sent_a.borrow(), vec![b"first".to_vec()]);
+    assert_eq!(*sent_b.borrow(), vec![b"from the notifier".to_vec()]);
+}
+
+#[test]
 fn auto_flush_runs_inside_an_atomic_block() {
     let (oc, sent) = recording_output();
     let s = sent.clone();

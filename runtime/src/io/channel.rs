@@ -834,15 +834,70 @@ fn unlock(w: &Rc<Wrapper>) {
     }
 }
 
+/// The auto-flushers started and not run yet (see [`start_auto_flush`]).
+struct ToFlush {
+    /// Their channels, in the order they started.
+    list: Vec<Rc<Wrapper>>,
+    /// The pause that runs them.
+    armed: Option<Promise<()>>,
+}
+
+thread_local! {
+    static TO_FLUSH: RefCell<ToFlush> = const { RefCell::new(ToFlush { list: Vec::new(), armed: None }) };
+}
+
 /// Flushes after the current turn, when the channel is idle (Lwt's
 /// auto-flusher). If the channel is busy then, the operation running will
 /// start the auto-flusher again when it unlocks.
+///
+/// Lwt makes one pause per channel. A server that writes a reply and then
+/// flushes it starts the auto-flusher on every reply only for it to find
+/// nothing left, so the channels share a pause instead: the ones started
+/// before it is woken flush then, in the order they started. (So a channel
+/// may flush a little earlier among the paused promises than with a pause
+/// of its own; its data keeps its order.)
 fn start_auto_flush(inner: &Rc<Inner>) {
     let Some(main) = inner.main.borrow().upgrade() else {
         return;
     };
     inner.auto_flushing.set(true);
-    crate::pause().when_done(move || auto_flush(main));
+    let arm = TO_FLUSH.try_with(|t| {
+        let mut t = t.borrow_mut();
+        t.list.push(main.clone());
+        // A pending pause with the paused queue empty was abandoned
+        // (`abandon_paused`), or is being woken right now: arm another one
+        // (at worst it finds nothing to do).
+        !(t.armed.as_ref().is_some_and(|p| p.is_pending()) && crate::paused_count() > 0)
+    });
+    match arm {
+        Ok(true) => {
+            // Made with the table released: `pause` may call the pause
+            // notifier, which may write to a channel.
+            let p = crate::pause();
+            p.when_done(auto_flush_all);
+            let _ = TO_FLUSH.try_with(|t| t.borrow_mut().armed = Some(p));
+        }
+        Ok(false) => {}
+        // The thread is ending: a pause of its own.
+        Err(_) => crate::pause().when_done(move || auto_flush(main)),
+    }
+}
+
+/// Runs the auto-flushers queued by [`start_auto_flush`].
+fn auto_flush_all() {
+    let mut batch = TO_FLUSH
+        .try_with(|t| std::mem::take(&mut t.borrow_mut().list))
+        .unwrap_or_default();
+    for main in batch.drain(..) {
+        auto_flush(main);
+    }
+    // Gives the (now empty) vector back, so that its room is reused.
+    let _ = TO_FLUSH.try_with(|t| {
+        let mut t = t.borrow_mut();
+        if t.list.is_empty() {
+            t.list = batch;
+        }
+    });
 }
 
 fn auto_flush(main: Rc<Wrapper>) {
