@@ -770,7 +770,10 @@ fn run_locked<T: 'static>(w: Rc<Wrapper>, body: impl FnOnce(&Rc<Wrapper>) -> Pro
 fn finish_locked<T: 'static>(w: Rc<Wrapper>, p: Promise<T>) -> Promise<T> {
     // Attached before the caller can attach anything, the unlock runs
     // first when `p` resolves: whoever continues after `p` finds the lock
-    // released, as if `p` were followed by a `then`, without its promise.
+    // released, as if `p` were followed by a `then` (Lwt's `finalize`),
+    // without its promise. One difference: if the operation is canceled,
+    // the caller's `on_cancel` callbacks on it run before the unlock (cancel
+    // callbacks come first), where Lwt runs them after.
     p.when_done(move || unlock(&w));
     p
 }
