@@ -458,6 +458,32 @@ fn abort_interrupts_a_pending_read() {
 }
 
 #[test]
+fn abort_interrupts_a_flush_waiting_for_room_in_the_pipe() {
+    let (ic, oc) = io::pipe().unwrap();
+    // More than the pipe holds: the flush waits for the reader.
+    let flushing = io::write(&oc, vec![7u8; 1 << 20]).bind({
+        let oc = oc.clone();
+        move |()| io::flush(&oc)
+    });
+    assert!(flushing.is_pending());
+    ok(io::abort(&oc));
+    assert!(io::is_channel_closed(&err(flushing)));
+    drop(ic);
+}
+
+#[test]
+fn abort_after_a_waiting_read_was_canceled_rejects_nothing_twice() {
+    let (ic, oc) = io::pipe().unwrap();
+    let canceled = io::read_line(&ic);
+    canceled.cancel();
+    assert!(canceled.is_canceled());
+    ok(io::abort(&ic));
+    assert!(io::is_closed(&ic));
+    assert!(canceled.is_canceled());
+    drop(oc);
+}
+
+#[test]
 fn closing_an_input_channel_rejects_operations_queued_on_it() {
     let (ic, oc) = io::pipe().unwrap();
     let first = io::read_char(&ic);

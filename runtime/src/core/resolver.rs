@@ -7,8 +7,9 @@
 //! outermost resolution finishes (Lwt's rules 6–8).
 
 use super::error::Error;
+use super::hook::protect;
 use super::node::{HowToCancel, Node};
-use super::promise::Promise;
+use super::promise::{become_, Promise};
 use super::rc::NodeRef;
 use super::state::View;
 
@@ -112,6 +113,19 @@ impl<T: 'static> Resolver<T> {
     /// Whether the promise is still pending.
     pub fn is_pending(&self) -> bool {
         self.node.root().is_pending()
+    }
+
+    /// Resolves the promise like `k(r)` (crate-internal): at once if that
+    /// promise is resolved, otherwise by following it, as a `then` would,
+    /// but without a promise of its own in between. A panic in `k` rejects
+    /// the promise. `k` runs with no keys set, so it must be the runtime's
+    /// own code. Does nothing if the promise is resolved already (canceled).
+    pub(crate) fn resolve_with<R>(&self, r: R, k: impl FnOnce(R) -> Promise<T>) {
+        if !self.is_pending() {
+            return;
+        }
+        let p = protect(|| k(r));
+        become_(self.node.clone(), p);
     }
 
     fn resolve(&self, name: &str, outcome: Result<T, Error>, later: bool) {

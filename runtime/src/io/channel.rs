@@ -143,6 +143,9 @@ pub(super) enum Backend {
 
 /// A physical read or write in progress, for `abort`.
 enum Inflight {
+    /// Waiting for its fd in the poller: `abort` fails the wait, and the
+    /// operation then reports [`ChannelClosed`] (the channel is closed).
+    Waiting(unix::Waiting),
     /// Through the poller: canceling the I/O promise interrupts it, and the
     /// operation then reports [`ChannelClosed`] (the channel is closed).
     Cancel(Promise<usize>),
@@ -1004,16 +1007,38 @@ fn pending_io<T: 'static>(
         io
     };
     let i = inner.clone();
-    io.then(move |r| {
-        i.inflight.borrow_mut().take();
-        // Whatever happened, a channel closed meanwhile reports that.
-        let r = if i.closed.get() {
-            Err(closed_error(i.kind, op))
-        } else {
-            r
-        };
-        k(r)
-    })
+    io.then(move |r| k(io_outcome(&i, op, r)))
+}
+
+/// What a physical read or write that waited gives its operation: its
+/// outcome, unless the channel was closed meanwhile.
+fn io_outcome<T>(inner: &Inner, op: &'static str, r: Result<T, Error>) -> Result<T, Error> {
+    inner.inflight.borrow_mut().take();
+    // Whatever happened, a channel closed meanwhile reports that.
+    if inner.closed.get() {
+        Err(closed_error(inner.kind, op))
+    } else {
+        r
+    }
+}
+
+/// Waits for `fd` to retry `action` in place, then continues with `k`
+/// (in the same promise, see `unix::wait_io_then`); the wait can be
+/// failed by `abort`.
+fn wait_in_place<T: 'static>(
+    inner: &Rc<Inner>,
+    fd: FileDescr,
+    dir: Dir,
+    op: &'static str,
+    action: impl FnMut(RawFd) -> io::Result<(usize, bool)> + 'static,
+    k: impl FnOnce(Result<usize, Error>) -> Promise<T> + 'static,
+) -> Promise<T> {
+    let i = inner.clone();
+    let (p, waiting) = unix::wait_io_then(fd, dir, action, move |r| k(io_outcome(&i, op, r)));
+    if let Some(w) = waiting {
+        *inner.inflight.borrow_mut() = Some(Inflight::Waiting(w));
+    }
+    p
 }
 
 fn bad_count(kind: ModeKind, request: usize, result: usize) -> Error {
@@ -1142,11 +1167,18 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
             if let Some(r) = unix::try_now(&fd, Dir::Read, &mut |raw| read_buffer(inner, raw, size, sock)) {
                 return Step::Now(r.and_then(|n| filled(inner, size, n)), state);
             }
-            let i = inner.clone();
-            (
-                unix::wait_io(fd, Dir::Read, move |raw| read_buffer(&i, raw, size, sock)),
-                false,
-            )
+            let (i, j) = (inner.clone(), inner.clone());
+            return Step::Later(wait_in_place(
+                inner,
+                fd,
+                Dir::Read,
+                op,
+                move |raw| read_buffer(&i, raw, size, sock),
+                move |r| match r.and_then(|n| filled(&j, size, n)) {
+                    Ok(n) => k(state, n),
+                    Err(e) => crate::rejected(e),
+                },
+            ));
         }
         How::Lend(Some(fd)) => (lend(inner, move |b| unix::read(&fd, b, 0, size), op), true),
         How::Lend(None) => {
@@ -1211,11 +1243,18 @@ pub(super) fn flush_step<S: 'static, T: 'static>(
             if let Some(r) = unix::try_now(&fd, Dir::Write, &mut |raw| write_buffer(inner, raw, len, sock)) {
                 return Step::Now(r.and_then(|n| flushed(inner, len, n)), state);
             }
-            let i = inner.clone();
-            (
-                unix::wait_io(fd, Dir::Write, move |raw| write_buffer(&i, raw, len, sock)),
-                false,
-            )
+            let (i, j) = (inner.clone(), inner.clone());
+            return Step::Later(wait_in_place(
+                inner,
+                fd,
+                Dir::Write,
+                op,
+                move |raw| write_buffer(&i, raw, len, sock),
+                move |r| match r.and_then(|n| flushed(&j, len, n)) {
+                    Ok(n) => k(state, n),
+                    Err(e) => crate::rejected(e),
+                },
+            ));
         }
         How::Lend(Some(fd)) => (lend(inner, move |b| unix::write(&fd, b, 0, len), op), true),
         How::Lend(None) => {
@@ -1429,6 +1468,7 @@ fn abort_wrapper(w: &Rc<Wrapper>) -> Promise<()> {
     // before the resolver runs user callbacks.
     let inflight = inner.inflight.borrow_mut().take();
     match inflight {
+        Some(Inflight::Waiting(w)) => w.fail(closed_error(inner.kind, "abort")),
         Some(Inflight::Cancel(io)) => io.cancel(),
         Some(Inflight::Wake(resolver, io, op)) => {
             let _ = resolver.try_wakeup_result(Err(closed_error(inner.kind, op)));

@@ -454,11 +454,37 @@ impl Engine {
     /// registered under `key`; canceling `out` (the call's promise) removes
     /// it. If the fd is not registered any more, `call` is failed with
     /// `EBADF`.
-    pub(crate) fn wait_retry<T: 'static>(self: &Rc<Self>, key: usize, dir: Dir, call: RetryBox, out: &Promise<T>) {
+    /// Returns the waiter's id, for [`Engine::fail_waiter`].
+    pub(crate) fn wait_retry<T: 'static>(
+        self: &Rc<Self>,
+        key: usize,
+        dir: Dir,
+        call: RetryBox,
+        out: &Promise<T>,
+    ) -> Option<u64> {
         match self.add_waiter(key, dir, OnReady::Retry(call)) {
-            Ok(id) => self.remove_on_cancel(out, key, dir, id),
-            Err(OnReady::Retry(call)) => call.fail(Error::io(io::Error::from_raw_os_error(libc::EBADF))),
-            Err(OnReady::Resolve(_)) => {}
+            Ok(id) => {
+                self.remove_on_cancel(out, key, dir, id);
+                Some(id)
+            }
+            Err(OnReady::Retry(call)) => {
+                call.fail(Error::io(io::Error::from_raw_os_error(libc::EBADF)));
+                None
+            }
+            Err(OnReady::Resolve(_)) => None,
+        }
+    }
+
+    /// Takes the waiter `id` (from [`Engine::wait_retry`]) off its fd and
+    /// fails it with `e`, if it still waits (`abort` of a channel).
+    pub(crate) fn fail_waiter(&self, key: usize, dir: Dir, id: u64, e: Error) {
+        if let Some(w) = self.take_waiter(key, dir, id) {
+            match w.on_ready {
+                OnReady::Retry(call) => call.fail(e),
+                OnReady::Resolve(r) => {
+                    let _ = r.try_wakeup_result(Err(e));
+                }
+            }
         }
     }
 
@@ -497,9 +523,14 @@ impl Engine {
     }
 
     fn remove_waiter(&self, key: usize, dir: Dir, id: u64) {
+        // Dropped here, outside the table's borrow (with its resolver).
+        drop(self.take_waiter(key, dir, id));
+    }
+
+    fn take_waiter(&self, key: usize, dir: Dir, id: u64) -> Option<Waiter> {
         let removed = {
             let mut io = self.io.borrow_mut();
-            let Some(entry) = io.get_mut(key) else { return };
+            let entry = io.get_mut(key)?;
             let list = match dir {
                 Dir::Read => &mut entry.readers,
                 Dir::Write => &mut entry.writers,
@@ -513,7 +544,7 @@ impl Engine {
             };
             c.set(c.get() - 1);
         }
-        // `removed` (and its resolver) is dropped here, outside the borrow.
+        removed
     }
 
     /// The number of waiters for readability / writability.

@@ -435,6 +435,72 @@ pub(crate) fn wait_io<T: 'static>(
     }
 }
 
+/// [`wait_io`] with `k` applied to the call's outcome, in one promise: for
+/// the channels of `lwt::io`, whose waits would otherwise be a promise for
+/// the call and a `then` promise for what they do with its result. Also
+/// gives a handle with which the wait can be failed (`abort`), when there
+/// is a wait. `k` runs with no keys set (see `Resolver::resolve_with`).
+pub(crate) fn wait_io_then<T: 'static, U: 'static>(
+    fd: FileDescr,
+    dir: Dir,
+    action: impl FnMut(RawFd) -> io::Result<(T, bool)> + 'static,
+    k: impl FnOnce(Result<T, Error>) -> Promise<U> + 'static,
+) -> (Promise<U>, Option<Waiting>) {
+    match fd.registration() {
+        Ok(Some((engine, key))) => {
+            let (p, out) = crate::task::<U>();
+            let call = RetryBox::new(RetryThen {
+                fd,
+                dir,
+                action,
+                k: Some(k),
+                out,
+                _outcome: std::marker::PhantomData,
+            });
+            let waiting = engine.wait_retry(key, dir, call, &p).map(|id| Waiting {
+                engine: Rc::downgrade(&engine),
+                key,
+                dir,
+                id,
+            });
+            (p, waiting)
+        }
+        // Never blocks (a regular file), or cannot wait: no wait to fail.
+        Ok(None) => (retry_io_short(fd, dir, action).then(k), None),
+        Err(e) => (crate::rejected(e).then(k), None),
+    }
+}
+
+/// A call waiting in the engine (from [`wait_io_then`]).
+pub(crate) struct Waiting {
+    engine: std::rc::Weak<crate::main::Engine>,
+    key: usize,
+    dir: Dir,
+    id: u64,
+}
+
+impl Waiting {
+    /// Stops the wait: the call's continuation gets `e` instead of its
+    /// outcome. Does nothing if the call is done.
+    pub(crate) fn fail(&self, e: Error) {
+        if let Some(engine) = self.engine.upgrade() {
+            engine.fail_waiter(self.key, self.dir, self.id, e);
+        }
+    }
+}
+
+/// One more try of a waiting call: `None` if it would still block.
+fn attempt<T>(
+    fd: &FileDescr,
+    dir: Dir,
+    action: &mut impl FnMut(RawFd) -> io::Result<(T, bool)>,
+) -> Option<Result<T, Error>> {
+    match fd.check() {
+        Ok(raw) => try_io(fd, raw, dir, action),
+        Err(e) => Some(Err(e)),
+    }
+}
+
 /// Runs `action` once (again on `EINTR`): `None` if it would block.
 #[inline]
 fn try_io<T>(
@@ -477,22 +543,68 @@ impl<T: 'static, F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static> Retry for R
         if !self.out.is_pending() {
             return true;
         }
-        let r = match self.fd.check() {
-            Ok(raw) => {
-                let RetryCall { fd, dir, action, .. } = self;
-                match try_io(fd, raw, *dir, action) {
-                    Some(r) => r,
-                    None => return false,
-                }
+        match attempt(&self.fd, self.dir, &mut self.action) {
+            Some(r) => {
+                let _ = self.out.try_wakeup_result(r);
+                true
             }
-            Err(e) => Err(e),
-        };
-        let _ = self.out.try_wakeup_result(r);
-        true
+            None => false,
+        }
     }
 
     fn fail(&mut self, e: Error) {
         let _ = self.out.try_wakeup_result(Err(e));
+    }
+}
+
+/// A call of [`wait_io_then`] waiting for its fd: as a [`RetryCall`], but
+/// it resolves `out` like `k` of the outcome.
+struct RetryThen<T: 'static, U: 'static, F, K> {
+    fd: FileDescr,
+    dir: Dir,
+    action: F,
+    k: Option<K>,
+    out: crate::Resolver<U>,
+    _outcome: std::marker::PhantomData<fn(T)>,
+}
+
+impl<T, U, F, K> RetryThen<T, U, F, K>
+where
+    T: 'static,
+    U: 'static,
+    F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static,
+    K: FnOnce(Result<T, Error>) -> Promise<U> + 'static,
+{
+    fn finish(&mut self, r: Result<T, Error>) {
+        if let Some(k) = self.k.take() {
+            self.out.resolve_with(r, k);
+        }
+    }
+}
+
+impl<T, U, F, K> Retry for RetryThen<T, U, F, K>
+where
+    T: 'static,
+    U: 'static,
+    F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static,
+    K: FnOnce(Result<T, Error>) -> Promise<U> + 'static,
+{
+    fn retry(&mut self) -> bool {
+        // Canceled: the call must not run, nor its continuation.
+        if !self.out.is_pending() {
+            return true;
+        }
+        match attempt(&self.fd, self.dir, &mut self.action) {
+            Some(r) => {
+                self.finish(r);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn fail(&mut self, e: Error) {
+        self.finish(Err(e));
     }
 }
 

@@ -60,7 +60,7 @@ pub use fd::{
     read, readable, readv, set_blocking, set_close_on_exec, stderr, stdin, stdout, wait_read, wait_write, writable,
     write, writev, FileDescr, State, IOV_MAX,
 };
-pub(crate) use fd::{check_range, fd_job, retry_io, try_now, wait_io};
+pub(crate) use fd::{check_range, fd_job, retry_io, try_now, wait_io_then, Waiting};
 pub use files::{
     access, chdir, chmod, chown, closedir, fchmod, fchown, fdatasync, file_exists, files_of_directory, fstat, fsync,
     ftruncate, getcwd, link, lseek, lstat, mkdir, opendir, openfile, readdir, readdir_n, readlink, rename, rewinddir,
