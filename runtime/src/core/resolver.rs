@@ -164,3 +164,72 @@ impl<T: 'static> std::fmt::Debug for Resolver<T> {
         write!(f, "Resolver(pending: {})", self.is_pending())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testing::Probe;
+    use crate::{resolved, State};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    #[test]
+    fn resolve_with_a_resolved_continuation_resolves_at_once() {
+        let (p, r) = task::<u32>();
+        r.resolve_with(20, |x| resolved(x + 1));
+        assert_eq!(p.state(), State::Fulfilled(21));
+    }
+
+    #[test]
+    fn resolve_with_a_pending_continuation_follows_it() {
+        let (p, r) = task::<u32>();
+        let (inner, inner_r) = wait::<u32>();
+        r.resolve_with((), move |()| inner);
+        assert!(p.is_pending());
+        inner_r.wakeup(7);
+        assert_eq!(p.state(), State::Fulfilled(7));
+    }
+
+    #[test]
+    fn resolve_with_a_panicking_continuation_rejects() {
+        let (p, r) = task::<u32>();
+        r.resolve_with((), |()| -> Promise<u32> { panic!("in the continuation") });
+        match p.state() {
+            State::Rejected(e) => assert!(e.message().contains("in the continuation")),
+            s => panic!("expected a rejection, got {s:?}"),
+        }
+    }
+
+    #[test]
+    fn resolve_with_on_a_canceled_promise_drops_the_continuation_unrun() {
+        let (p, r) = task::<u32>();
+        p.cancel();
+        let drops = Rc::new(Cell::new(0));
+        let probe = Probe::new(&drops);
+        let ran = Rc::new(Cell::new(false));
+        let ran2 = ran.clone();
+        r.resolve_with(probe, move |probe| {
+            ran2.set(true);
+            drop(probe);
+            resolved(0)
+        });
+        assert!(p.is_canceled());
+        assert!(!ran.get());
+        assert_eq!(drops.get(), 1);
+    }
+
+    #[test]
+    fn when_done_runs_before_callbacks_attached_later() {
+        let (p, r) = wait::<u32>();
+        let order = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let (o1, o2) = (order.clone(), order.clone());
+        p.when_done(move || o1.borrow_mut().push("when_done"));
+        p.on_termination(move || o2.borrow_mut().push("later"));
+        r.wakeup(1);
+        assert_eq!(*order.borrow(), ["when_done", "later"]);
+        // On a resolved promise it runs at once.
+        let o3 = order.clone();
+        p.when_done(move || o3.borrow_mut().push("now"));
+        assert_eq!(order.borrow().last(), Some(&"now"));
+    }
+}
