@@ -717,6 +717,12 @@ pub(super) fn primitive<T: 'static>(
     op: &'static str,
     body: impl FnOnce(&Rc<Inner>) -> Promise<T> + 'static,
 ) -> Promise<T> {
+    // An idle channel, the usual case: no closure to move into the queue's
+    // path, and the unlock checks the queue (the body may run user code).
+    if let Some(inner) = lock_now(w) {
+        let p = body(inner);
+        return continue_locked(w, p);
+    }
     with_lock(w, op, Lock::Busy, move |w| body(&w.inner))
 }
 
