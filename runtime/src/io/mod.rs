@@ -70,6 +70,15 @@
 //!   plain system calls (best effort on non-blocking descriptors). So
 //!   `lwt::main::run(lwt::io::printl("hi"))` prints even though `run`
 //!   returns before the auto-flush's turn.
+//! - The auto-flushers started during a turn share one pause (Lwt makes
+//!   one per channel): a server that flushes every reply itself no longer
+//!   pays a pause per reply. A channel may so flush a little earlier among
+//!   the paused promises; its data keeps its order.
+//! - An operation's promise is the operation itself, not a `finalize`
+//!   around it that releases the channel: if it is canceled, `on_cancel`
+//!   callbacks attached to it run just before the channel is released, not
+//!   just after. Everything else that continues after it finds the channel
+//!   released, as in Lwt.
 //! - `Marshal` (`read_value`/`write_value`), the bigarray variants,
 //!   `direct_access`, `block`, `hexdump` and the temporary files are not
 //!   provided.
