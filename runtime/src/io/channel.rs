@@ -1117,6 +1117,22 @@ fn lend(
     }
 }
 
+/// A refill (`Input`) or a write of the first `len` buffered bytes
+/// (`Output`) through a lent buffer: on a worker thread for a blocking `fd`,
+/// or by the user's I/O function. Out of line, and not generic: the
+/// generic steps that call it would each get a copy.
+#[inline(never)]
+fn lend_io(inner: &Rc<Inner>, fd: Option<FileDescr>, kind: ModeKind, len: usize, op: &'static str) -> Promise<usize> {
+    match (fd, kind) {
+        (Some(fd), ModeKind::Input) => lend(inner, move |b| unix::read(&fd, b, 0, len), op),
+        (Some(fd), ModeKind::Output) => lend(inner, move |b| unix::write(&fd, b, 0, len), op),
+        (None, _) => {
+            let i = inner.clone();
+            lend(inner, move |b| call_custom(&i, b, 0, len, op), op)
+        }
+    }
+}
+
 /// Calls the user's I/O function, catching a panic in it.
 fn call_custom(inner: &Rc<Inner>, buf: Vec<u8>, ofs: usize, len: usize, op: &'static str) -> Promise<(Vec<u8>, usize)> {
     let f = match &mut *inner.backend.borrow_mut() {
@@ -1186,11 +1202,7 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
                 },
             ));
         }
-        How::Lend(Some(fd)) => (lend(inner, move |b| unix::read(&fd, b, 0, size), op), true),
-        How::Lend(None) => {
-            let i = inner.clone();
-            (lend(inner, move |b| call_custom(&i, b, 0, size, op), op), true)
-        }
+        How::Lend(fd) => (lend_io(inner, fd, ModeKind::Input, size, op), true),
     };
     match take_now(io) {
         Ok(r) => Step::Now(r.and_then(|n| filled(inner, size, n)), state),
@@ -1262,11 +1274,7 @@ pub(super) fn flush_step<S: 'static, T: 'static>(
                 },
             ));
         }
-        How::Lend(Some(fd)) => (lend(inner, move |b| unix::write(&fd, b, 0, len), op), true),
-        How::Lend(None) => {
-            let i = inner.clone();
-            (lend(inner, move |b| call_custom(&i, b, 0, len, op), op), true)
-        }
+        How::Lend(fd) => (lend_io(inner, fd, ModeKind::Output, len, op), true),
     };
     match take_now(io) {
         Ok(r) => Step::Now(r.and_then(|n| flushed(inner, len, n)), state),
