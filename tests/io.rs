@@ -269,8 +269,11 @@ fn auto_flush_still_works_after_the_paused_promises_are_abandoned() {
     ok(io::write(&a, "before"));
     // What a forked child does: the pause of the auto-flusher is forgotten.
     lwt::abandon_paused();
+    // Other code pauses again before the next write.
+    let other = lwt::pause();
     ok(io::write(&b, "after"));
     lwt::wakeup_paused();
+    assert!(other.is_fulfilled());
     assert_eq!(*sent_b.borrow(), vec![b"after".to_vec()]);
     assert_eq!(*sent_a.borrow(), vec![b"before".to_vec()]);
 }

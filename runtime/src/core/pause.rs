@@ -33,6 +33,10 @@ struct Paused {
     /// Pauses made since the last wakeup; non-zero exactly when the queue
     /// is not empty (both are reset together).
     count: Cell<usize>,
+    /// Bumped each time the queued pauses leave the queue, woken or
+    /// abandoned: a pause made at generation `g` is still queued while the
+    /// generation is `g` (see [`generation`]).
+    generation: Cell<u64>,
     has_notifier: Cell<bool>,
     notifier: RefCell<Option<Notifier>>,
 }
@@ -44,6 +48,7 @@ thread_local! {
             cur: Cell::new(0),
             waking: Cell::new(false),
             count: Cell::new(0),
+            generation: Cell::new(0),
             has_notifier: Cell::new(false),
             notifier: RefCell::new(None),
         }
@@ -87,6 +92,7 @@ pub fn wakeup_paused() {
             return;
         }
         q.count.set(0);
+        q.generation.set(q.generation.get() + 1);
         if q.waking.get() {
             return wakeup_nested(q);
         }
@@ -152,9 +158,18 @@ pub fn register_pause_notifier(f: impl Fn(usize) + 'static) {
 pub fn abandon_paused() {
     let q = PAUSED.with(|q| {
         q.count.set(0);
+        q.generation.set(q.generation.get() + 1);
         std::mem::take(&mut *q.bufs[q.cur.get()].borrow_mut())
     });
     drop(q);
+}
+
+/// The queue's generation: a pause made now is still waiting to be woken
+/// exactly as long as this stays the same (a wakeup or `abandon_paused`
+/// changes it). For the runtime's own pauses, which must know whether an
+/// earlier one will still be woken.
+pub(crate) fn generation() -> u64 {
+    PAUSED.with(|q| q.generation.get())
 }
 
 /// Whether pauses are queued.

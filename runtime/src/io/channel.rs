@@ -850,8 +850,9 @@ fn unlock(w: &Rc<Wrapper>) {
 struct ToFlush {
     /// Their channels, in the order they started.
     list: Vec<Rc<Wrapper>>,
-    /// The pause that runs them.
-    armed: Option<Promise<()>>,
+    /// The pause that runs them, and the paused queue's generation when
+    /// it was made (it will be woken while the generation stays the same).
+    armed: Option<(Promise<()>, u64)>,
 }
 
 thread_local! {
@@ -876,18 +877,23 @@ fn start_auto_flush(inner: &Rc<Inner>) {
     let arm = TO_FLUSH.try_with(|t| {
         let mut t = t.borrow_mut();
         t.list.push(main.clone());
-        // A pending pause with the paused queue empty was abandoned
-        // (`abandon_paused`), or is being woken right now: arm another one
-        // (at worst it finds nothing to do).
-        !(t.armed.as_ref().is_some_and(|p| p.is_pending()) && crate::paused_count() > 0)
+        // Arm a pause unless one is queued and will be woken. One made at
+        // an earlier generation was woken (or is being woken right now: the
+        // new one then finds nothing to do), or was abandoned
+        // (`abandon_paused`), and would never run.
+        let generation = crate::core::paused_generation();
+        !t.armed
+            .as_ref()
+            .is_some_and(|(p, g)| *g == generation && p.is_pending())
     });
     match arm {
         Ok(true) => {
             // Made with the table released: `pause` may call the pause
             // notifier, which may write to a channel.
+            let generation = crate::core::paused_generation();
             let p = crate::pause();
             p.when_done(auto_flush_all);
-            let _ = TO_FLUSH.try_with(|t| t.borrow_mut().armed = Some(p));
+            let _ = TO_FLUSH.try_with(|t| t.borrow_mut().armed = Some((p, generation)));
         }
         Ok(false) => {}
         // The thread is ending: a pause of its own.
