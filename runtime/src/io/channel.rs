@@ -1186,41 +1186,78 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
 ) -> Step<S, T> {
     inner.ptr.set(0);
     inner.max.set(0);
-    let size = inner.size.get();
-    let (io, lent) = match how(inner) {
-        How::Memory => return Step::Now(Ok(0), state),
+    match how(inner) {
+        How::Memory => Step::Now(Ok(0), state),
+        how => buffer_io(
+            inner,
+            how,
+            ModeKind::Input,
+            inner.size.get(),
+            op,
+            state,
+            k,
+            read_buffer,
+            filled,
+        ),
+    }
+}
+
+/// The physical read (`Input`) or write (`Output`) of a refill or a flush,
+/// of `len` bytes, once the caller has handled a memory channel: in place
+/// on a polled fd (`action`, tried now, then at each readiness edge), else
+/// through a lent buffer. `note` records the count in the channel; then
+/// `Now` with it and `state` back, or `Later` with the promise of
+/// `k(state, n)`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn buffer_io<S: 'static, T: 'static>(
+    inner: &Rc<Inner>,
+    how: How,
+    kind: ModeKind,
+    len: usize,
+    op: &'static str,
+    state: S,
+    k: impl FnOnce(S, usize) -> Promise<T> + 'static,
+    action: impl Fn(&Inner, RawFd, usize, bool) -> io::Result<(usize, bool)> + Copy + 'static,
+    note: impl Fn(&Inner, usize, usize) -> Result<usize, Error> + Copy + 'static,
+) -> Step<S, T> {
+    let io = match how {
         How::InPlace(fd) => {
+            let dir = match kind {
+                ModeKind::Input => Dir::Read,
+                ModeKind::Output => Dir::Write,
+            };
             let sock = fd.is_stream_socket();
-            // Tried in place first: a read that finds data costs no promise.
-            if let Some(r) = unix::try_now(&fd, Dir::Read, &mut |raw| read_buffer(inner, raw, size, sock)) {
-                return Step::Now(r.and_then(|n| filled(inner, size, n)), state);
+            // Tried in place first: I/O that goes through costs no promise.
+            if let Some(r) = unix::try_now(&fd, dir, &mut |raw| action(inner, raw, len, sock)) {
+                return Step::Now(r.and_then(|n| note(inner, len, n)), state);
             }
             let (i, j) = (inner.clone(), inner.clone());
-            return Step::Later(wait_in_place(
-                inner,
-                fd,
-                Dir::Read,
-                op,
-                move |raw| read_buffer(&i, raw, size, sock),
-                move |r| match r.and_then(|n| filled(&j, size, n)) {
-                    Ok(n) => k(state, n),
-                    Err(e) => crate::rejected(e),
-                },
-            ));
+            let wait = move |raw| action(&i, raw, len, sock);
+            return Step::Later(wait_in_place(inner, fd, dir, op, wait, move |r| {
+                resume(k, state, r.and_then(|n| note(&j, len, n)))
+            }));
         }
-        How::Lend(fd) => (lend_io(inner, fd, ModeKind::Input, size, op), true),
+        How::Lend(fd) => lend_io(inner, fd, kind, len, op),
+        // The callers answer for memory channels themselves.
+        How::Memory => crate::rejected(Error::failure("lwt::io: a memory channel has no physical I/O")),
     };
     match take_now(io) {
-        Ok(r) => Step::Now(r.and_then(|n| filled(inner, size, n)), state),
+        Ok(r) => Step::Now(r.and_then(|n| note(inner, len, n)), state),
         Err(p) => {
             let i = inner.clone();
-            Step::Later(pending_io(inner, p, lent, op, move |r| {
-                match r.and_then(|n| filled(&i, size, n)) {
-                    Ok(n) => k(state, n),
-                    Err(e) => crate::rejected(e),
-                }
+            Step::Later(pending_io(inner, p, true, op, move |r| {
+                resume(k, state, r.and_then(|n| note(&i, len, n)))
             }))
         }
+    }
+}
+
+/// Continues a step that waited: `k(state, n)`, or the error.
+fn resume<S, T: 'static>(k: impl FnOnce(S, usize) -> Promise<T>, state: S, r: Result<usize, Error>) -> Promise<T> {
+    match r {
+        Ok(n) => k(state, n),
+        Err(e) => crate::rejected(e),
     }
 }
 
@@ -1256,43 +1293,12 @@ pub(super) fn flush_step<S: 'static, T: 'static>(
     if len == 0 {
         return Step::Now(Ok(0), state);
     }
-    let (io, lent) = match how(inner) {
+    match how(inner) {
         How::Memory => {
             let e = Error::failure("lwt::io: cannot flush a channel made by lwt::io::of_bytes");
-            return Step::Now(Err(e), state);
+            Step::Now(Err(e), state)
         }
-        How::InPlace(fd) => {
-            let sock = fd.is_stream_socket();
-            // Tried in place first: a write that goes through costs no promise.
-            if let Some(r) = unix::try_now(&fd, Dir::Write, &mut |raw| write_buffer(inner, raw, len, sock)) {
-                return Step::Now(r.and_then(|n| flushed(inner, len, n)), state);
-            }
-            let (i, j) = (inner.clone(), inner.clone());
-            return Step::Later(wait_in_place(
-                inner,
-                fd,
-                Dir::Write,
-                op,
-                move |raw| write_buffer(&i, raw, len, sock),
-                move |r| match r.and_then(|n| flushed(&j, len, n)) {
-                    Ok(n) => k(state, n),
-                    Err(e) => crate::rejected(e),
-                },
-            ));
-        }
-        How::Lend(fd) => (lend_io(inner, fd, ModeKind::Output, len, op), true),
-    };
-    match take_now(io) {
-        Ok(r) => Step::Now(r.and_then(|n| flushed(inner, len, n)), state),
-        Err(p) => {
-            let i = inner.clone();
-            Step::Later(pending_io(inner, p, lent, op, move |r| {
-                match r.and_then(|n| flushed(&i, len, n)) {
-                    Ok(n) => k(state, n),
-                    Err(e) => crate::rejected(e),
-                }
-            }))
-        }
+        how => buffer_io(inner, how, ModeKind::Output, len, op, state, k, write_buffer, flushed),
     }
 }
 
