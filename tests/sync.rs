@@ -313,6 +313,108 @@ fn a_canceled_wait_with_mutex_still_takes_the_mutex_back() {
 }
 
 #[test]
+fn a_wait_with_mutex_canceled_while_another_holds_the_mutex_rejects_once_it_has_it() {
+    let c = Condition::<i32>::new();
+    let m = Mutex::new();
+    let _ignored = m.lock();
+    let w = c.wait_with_mutex(&m);
+    let other = m.lock();
+    assert!(other.is_fulfilled());
+    w.cancel();
+    assert!(w.is_pending(), "waits for the mutex before it rejects");
+    assert_eq!(c.waiters(), 0, "no longer waits for a notification");
+    c.signal(1); // nobody to wake
+    assert!(w.is_pending());
+    m.unlock().unwrap(); // handed to the canceled waiter
+    assert!(w.is_canceled());
+    assert!(m.is_locked(), "the canceled waiter holds it again");
+}
+
+#[test]
+fn a_wait_with_mutex_canceled_again_while_retaking_the_mutex_gives_up_the_mutex() {
+    let c = Condition::<i32>::new();
+    let m = Mutex::new();
+    let _ignored = m.lock();
+    let w = c.wait_with_mutex(&m);
+    let _other = m.lock();
+    w.cancel();
+    w.cancel(); // now cancels its wait for the mutex
+    assert!(w.is_canceled());
+    assert!(m.is_empty(), "no longer queued for the mutex");
+    m.unlock().unwrap();
+    assert!(!m.is_locked());
+}
+
+#[test]
+fn a_wait_with_mutex_canceled_after_its_notification_keeps_the_value() {
+    // The notification took the waiter out, its mutex not retaken yet (the
+    // signal came from a callback); the cancel comes too late, as in Lwt.
+    let c = Condition::<i32>::new();
+    let m = Mutex::new();
+    let _ignored = m.lock();
+    let w = c.wait_with_mutex(&m);
+    let (go, r) = wait::<()>();
+    let (c2, w2) = (c.clone(), w.clone());
+    let seen = go.map(move |()| {
+        c2.signal(3);
+        w2.cancel();
+        w2.is_pending()
+    });
+    r.wakeup(());
+    assert!(fulfilled(&seen), "still pending inside the callback");
+    assert_eq!(fulfilled(&w), 3);
+    assert!(m.is_locked());
+}
+
+#[test]
+fn a_wait_with_mutex_on_a_dropped_condition_still_takes_the_mutex_back_when_canceled() {
+    let m = Mutex::new();
+    let _ignored = m.lock();
+    let w = Condition::<i32>::new().wait_with_mutex(&m);
+    assert!(!m.is_locked());
+    w.cancel();
+    assert!(w.is_canceled());
+    assert!(m.is_locked());
+}
+
+#[test]
+fn a_notified_wait_with_mutex_resolves_after_the_notifying_callback_returns() {
+    // As with `wakeup_later`: the waiter goes on once the callback that
+    // signaled returns, and only then takes the mutex back.
+    let c = Condition::<i32>::new();
+    let m = Mutex::new();
+    let _ignored = m.lock();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    let w = c
+        .wait_with_mutex(&m)
+        .map(move |v| l.borrow_mut().push(format!("woken {v}")));
+    let (go, r) = wait::<()>();
+    let (c2, m2, l2) = (c.clone(), m.clone(), log.clone());
+    let _done = go.map(move |()| {
+        c2.signal(4);
+        l2.borrow_mut()
+            .push(format!("signaled, mutex locked: {}", m2.is_locked()));
+    });
+    r.wakeup(());
+    assert_eq!(*log.borrow(), ["signaled, mutex locked: false", "woken 4"]);
+    assert!(w.is_fulfilled() && m.is_locked());
+}
+
+#[test]
+fn with_lock_around_a_canceled_wait_with_mutex_leaves_the_mutex_free() {
+    let c = Condition::<i32>::new();
+    let m = Mutex::new();
+    let (c2, m2) = (c.clone(), m.clone());
+    let body = m.with_lock(move || c2.wait_with_mutex(&m2));
+    assert!(!m.is_locked(), "released while waiting");
+    body.cancel();
+    assert!(body.is_canceled());
+    assert!(!m.is_locked(), "retaken by the wait, released by with_lock");
+    assert_eq!(c.waiters(), 0);
+}
+
+#[test]
 fn wait_with_a_mutex_that_is_not_locked_is_rejected() {
     let c = Condition::<i32>::new();
     let m = Mutex::new();

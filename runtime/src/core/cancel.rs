@@ -5,7 +5,9 @@
 //! promise it is given — through binds to what they wait on, through joins
 //! and picks to all their inputs — and collects the cancelable promises at
 //! the ends. It works in two phases, as Lwt does: first every target is
-//! marked rejected with `Canceled`, then their callbacks run. A target
+//! marked rejected with `Canceled`, then their callbacks run (a target
+//! whose cancellation is intercepted, see `how_to_cancel.rs`, is not
+//! marked: its interceptor is called in the second phase). A target
 //! reachable twice is canceled once. The walk uses an explicit stack, so a
 //! ten-million-long chain cancels without recursion.
 

@@ -16,6 +16,17 @@
 //! so the order of cancel callbacks (first attached, first run) is kept:
 //! when the node ends canceled, the hook is put back in front of its
 //! callbacks (see `node.rs`).
+//!
+//! And a sixth, [`Interceptor`]: a promise whose cancellation is handed to
+//! the code that holds its resolver instead of rejecting it on the spot.
+//! Lwt gets this from `finalize`: a condition wait that releases a mutex
+//! is `finalize (fun () -> waiter) (fun () -> Lwt_mutex.lock m)`, so a
+//! canceled wait still takes the mutex back before it rejects. Written that
+//! way here, every wait cost a second promise and a callback; with an
+//! interceptor the waiter is the one promise, and cancelling it tells the
+//! condition, which takes the mutex back and then rejects it. The word
+//! shares one counted `Interceptor` per condition: a wait costs a
+//! reference count, not an allocation.
 
 use std::alloc::Layout;
 use std::marker::PhantomData;
@@ -43,14 +54,24 @@ use super::rc::AnyNode;
 #[repr(transparent)]
 pub(crate) struct HowToCancel {
     bits: *mut u8,
-    _owns: PhantomData<(AnyNode, Rc<Vec<AnyNode>>, CancelHook)>,
+    _owns: PhantomData<Owned>,
 }
+
+/// What the word may own, one at a time (for the compiler's drop check).
+type Owned = (AnyNode, Rc<Vec<AnyNode>>, CancelHook, Rc<Interceptor>);
 
 const NOT: usize = 0;
 const THIS: usize = 1;
 const SEVERAL: usize = 2;
 const HOOKED: usize = 3;
+const INTERCEPTED: usize = 4;
 const TAGS: usize = 7;
+
+/// What canceling an intercepted promise does (see the module doc): called
+/// with the address of the canceled promise's node, in the second phase of
+/// `cancel`, while the promise is still pending. Whoever holds the
+/// resolver then settles the promise, at once or later.
+pub(crate) struct Interceptor(Box<dyn Fn(*const ())>);
 
 /// A view of a [`HowToCancel`].
 pub(crate) enum How<'a> {
@@ -59,6 +80,20 @@ pub(crate) enum How<'a> {
     This,
     One(&'a AnyNode),
     Several(&'a [AnyNode]),
+    /// Canceling hands the promise to its interceptor and leaves it pending.
+    Intercepted,
+}
+
+impl Interceptor {
+    /// An interceptor that calls `f`.
+    pub(crate) fn new(f: impl Fn(*const ()) + 'static) -> Interceptor {
+        Interceptor(Box::new(f))
+    }
+
+    /// Hands it the cancellation of the promise whose node is at `node`.
+    pub(crate) fn intercept(&self, node: *const ()) {
+        (self.0)(node)
+    }
 }
 
 impl HowToCancel {
@@ -94,6 +129,27 @@ impl HowToCancel {
         HowToCancel::from_bits(bits.map_addr(|a| a | SEVERAL))
     }
 
+    /// A promise whose cancellation `i` intercepts.
+    pub(crate) fn intercepted(i: Rc<Interceptor>) -> HowToCancel {
+        let bits = Rc::into_raw(i) as *mut u8;
+        debug_assert!(bits.addr() & TAGS == 0);
+        HowToCancel::from_bits(bits.map_addr(|a| a | INTERCEPTED))
+    }
+
+    /// The interceptor, if this is `Intercepted`.
+    pub(crate) fn interceptor(&self) -> Option<Rc<Interceptor>> {
+        if self.bits.addr() & TAGS != INTERCEPTED {
+            return None;
+        }
+        let raw = self.untagged() as *const Interceptor;
+        // SAFETY: the word owns one count of an `Rc<Interceptor>` (from
+        // `intercepted`); this adds another, owned by the result.
+        unsafe {
+            Rc::increment_strong_count(raw);
+            Some(Rc::from_raw(raw))
+        }
+    }
+
     /// The pointer under the tag bits.
     #[inline]
     fn untagged(&self) -> *mut u8 {
@@ -108,6 +164,7 @@ impl HowToCancel {
             b if b & TAGS == HOOKED => How::This,
             // SAFETY: the untagged pointer is an `Rc<Vec<AnyNode>>` we own.
             b if b & TAGS == SEVERAL => How::Several(unsafe { &*(self.untagged() as *const Vec<AnyNode>) }),
+            b if b & TAGS == INTERCEPTED => How::Intercepted,
             // SAFETY: untagged, the word is an `AnyNode` we own (a pointer
             // with its provenance), and `AnyNode` is one pointer wide.
             _ => How::One(unsafe { &*(self as *const HowToCancel as *const AnyNode) }),
@@ -169,11 +226,14 @@ impl Drop for HowToCancel {
             return;
         }
         let link = std::mem::replace(self, HowToCancel::not());
-        let several = link.bits.addr() & TAGS == SEVERAL;
+        let tag = link.bits.addr() & TAGS;
         let link = ManuallyDrop::new(link);
-        if several {
+        if tag == SEVERAL {
             // SAFETY: from `Rc::into_raw`, released once.
             drop(unsafe { Rc::from_raw(link.untagged() as *const Vec<AnyNode>) });
+        } else if tag == INTERCEPTED {
+            // SAFETY: from `Rc::into_raw`, released once.
+            drop(unsafe { Rc::from_raw(link.untagged() as *const Interceptor) });
         } else {
             // SAFETY: an `AnyNode` forgotten into the word (a pointer with
             // its provenance, one pointer wide), released once.
@@ -273,6 +333,25 @@ mod tests {
         assert!(t.take_hook().is_none());
         hook.run();
         assert_eq!(calls.get(), 1);
+    }
+
+    #[test]
+    fn an_intercepted_word_owns_one_count_of_its_interceptor() {
+        let calls = Rc::new(Cell::new(0usize));
+        let c = calls.clone();
+        let i = Rc::new(Interceptor::new(move |node| c.set(node.addr())));
+        let w = HowToCancel::intercepted(i.clone());
+        assert_eq!(Rc::strong_count(&i), 2);
+        assert!(matches!(w.view(), How::Intercepted));
+        assert!(!w.is_leaf() && !w.is_hooked() && !w.is_bare_this());
+        let got = w.interceptor().expect("intercepted");
+        assert_eq!(Rc::strong_count(&i), 3);
+        got.intercept(std::ptr::without_provenance(40));
+        assert_eq!(calls.get(), 40);
+        drop(got);
+        drop(w);
+        assert_eq!(Rc::strong_count(&i), 1);
+        assert!(HowToCancel::this().interceptor().is_none());
     }
 
     #[test]

@@ -49,11 +49,13 @@ pub use context::live_promises;
 pub use direct::{has_ready_work, live_tasks, set_remote_wake_notifier, spawn, spawn_in_the_background, yield_now};
 pub use error::{Error, ErrorKind};
 pub use hook::{async_, dont_wait, ignore_result, set_async_exception_hook};
+pub(crate) use how_to_cancel::Interceptor;
 pub(crate) use pause::generation as paused_generation;
 pub use pause::{abandon_paused, pause, paused_count, register_pause_notifier, wakeup_paused};
 pub use promise::{
     apply, catch, fail_invalid_arg, fail_with, finalize, of_result, rejected, resolved, try_bind, wrap, wrap1, wrap2,
     wrap3, Promise, State,
 };
+pub(crate) use resolver::intercepted;
 pub use resolver::{task, wait, Resolver};
 pub use storage::{get, new_key, with_value, Key};

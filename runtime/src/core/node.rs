@@ -60,7 +60,7 @@ use super::context;
 use super::error::Error;
 use super::freevec::FreeVec;
 use super::hook;
-pub(crate) use super::how_to_cancel::{How, HowToCancel};
+pub(crate) use super::how_to_cancel::{How, HowToCancel, Interceptor};
 use super::rc::{AnyNode, Header, NodeRef};
 pub(crate) use super::state::St;
 use super::state::{BodyCell, View, ViewMut, PENDING, PROXY};
@@ -635,6 +635,15 @@ pub(crate) fn cancel_step<T: 'static>(n: &NodeRef<T>, work: &mut Vec<AnyNode>, m
             }
             How::Several(ps) => {
                 work.extend(ps.iter().rev().cloned());
+                false
+            }
+            How::Intercepted => {
+                if let Some(i) = p.cancel.interceptor() {
+                    // Counted until the call, so that the address cannot be
+                    // another node's by then.
+                    let node = root.clone();
+                    marked.push(Job::new(move || i.intercept(node.addr())));
+                }
                 false
             }
         }

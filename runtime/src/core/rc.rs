@@ -173,6 +173,12 @@ impl<T: 'static> NodeRef<T> {
         a.ptr == b.ptr
     }
 
+    /// The node's address, to recognise it (as [`AnyNode::addr`]).
+    #[inline]
+    pub(crate) fn addr(&self) -> *const () {
+        self.ptr.as_ptr() as *const ()
+    }
+
     /// Another counted pointer to this node, without its value type.
     #[inline]
     pub(crate) fn erase(&self) -> AnyNode {

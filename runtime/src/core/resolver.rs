@@ -8,7 +8,9 @@
 
 use super::error::Error;
 use super::hook::protect;
-use super::node::{HowToCancel, Node};
+use std::rc::Rc;
+
+use super::node::{HowToCancel, Interceptor, Node};
 use super::promise::{become_, Promise};
 use super::rc::NodeRef;
 use super::state::View;
@@ -47,6 +49,14 @@ pub fn wait<T: 'static>() -> (Promise<T>, Resolver<T>) {
 /// ```
 pub fn task<T: 'static>() -> (Promise<T>, Resolver<T>) {
     make(HowToCancel::this())
+}
+
+/// A pending promise and its resolver whose cancellation `i` intercepts
+/// (crate-internal; see `how_to_cancel.rs`): [`Promise::cancel`] leaves it
+/// pending and calls `i` with [`Resolver::addr`]; the resolver's holder
+/// then settles it.
+pub(crate) fn intercepted<T: 'static>(i: &Rc<Interceptor>) -> (Promise<T>, Resolver<T>) {
+    make(HowToCancel::intercepted(i.clone()))
 }
 
 fn make<T: 'static>(how: HowToCancel) -> (Promise<T>, Resolver<T>) {
@@ -110,6 +120,11 @@ impl<T: 'static> Resolver<T> {
         self.node.root().resolve(r)
     }
 
+    /// The address an [`Interceptor`] is called with for this promise.
+    pub(crate) fn addr(&self) -> *const () {
+        self.node.root().addr()
+    }
+
     /// Whether the promise is still pending.
     pub fn is_pending(&self) -> bool {
         self.node.root().is_pending()
@@ -126,6 +141,17 @@ impl<T: 'static> Resolver<T> {
         }
         let p = protect(|| k(r));
         become_(self.node.clone(), p);
+    }
+
+    /// Calls `f` with this resolver at the time `wakeup_later` would run
+    /// callbacks: now, or once the running callback returns
+    /// (crate-internal: `f` runs with no keys set).
+    pub(crate) fn run_later(self, f: impl FnOnce(Self) + 'static) {
+        if super::context::in_callback() {
+            super::context::defer(super::context::Job::new(move || f(self)));
+        } else {
+            super::context::run_nested(|| f(self));
+        }
     }
 
     fn resolve(&self, name: &str, outcome: Result<T, Error>, later: bool) {
@@ -216,6 +242,23 @@ mod tests {
         assert!(p.is_canceled());
         assert!(!ran.get());
         assert_eq!(drops.get(), 1);
+    }
+
+    #[test]
+    fn canceling_an_intercepted_promise_leaves_it_to_its_interceptor() {
+        let seen = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let s = seen.clone();
+        let i = Rc::new(Interceptor::new(move |node| s.borrow_mut().push(node)));
+        let (p, r) = intercepted::<u32>(&i);
+        // Through a bind, as cancel travels back to the promise it waits on.
+        let chained = p.clone().bind(|x| resolved(x + 1));
+        chained.cancel();
+        assert!(p.is_pending() && chained.is_pending());
+        assert_eq!(*seen.borrow(), [r.addr()]);
+        r.wakeup_exn(Error::canceled());
+        assert!(p.is_canceled() && chained.is_canceled());
+        // Settled: the word and its count are gone.
+        assert_eq!(Rc::strong_count(&i), 1);
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl<T: 'static, P: 'static> Queue<T, P> {
     fn remove(&mut self, id: u64) -> Option<Entry<T, P>> {
         let i = self.entries.binary_search_by_key(&id, |(k, _)| *k).ok()?;
         let e = self.entries[i].1.take();
-        if e.is_some() {
+        if e.is_some() && self.sweep_at.is_none() {
             self.live -= 1;
         }
         self.trim_front();
@@ -145,6 +145,12 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
     /// once in an eager queue, later in a lazy one.
     pub(crate) fn push(&self, payload: P) -> Promise<T> {
         let (p, r) = task::<T>();
+        self.enqueue(p, r, payload)
+    }
+
+    /// Queues the waiter `(p, r)`, a `task()` or a promise whose
+    /// cancellation its maker intercepts, carrying `payload`; returns `p`.
+    pub(crate) fn enqueue(&self, p: Promise<T>, r: Resolver<T>, payload: P) -> Promise<T> {
         let (id, eager) = {
             let mut q = self.q.borrow_mut();
             if let Some(at) = q.sweep_at {
@@ -216,6 +222,16 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
         }
     }
 
+    /// Takes out the first waiter still pending for which `f` holds.
+    pub(crate) fn remove_where(&self, f: impl Fn(&Resolver<T>) -> bool) -> Option<Entry<T, P>> {
+        let mut q = self.q.borrow_mut();
+        let id = q.entries.iter().find_map(|(id, e)| match e {
+            Some((r, _)) if r.is_pending() && f(r) => Some(*id),
+            _ => None,
+        })?;
+        q.remove(id)
+    }
+
     /// How many waiters are queued (canceled ones not counted).
     pub(crate) fn len(&self) -> usize {
         let q = self.q.borrow();
@@ -241,14 +257,16 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
     }
 }
 
-impl<T: 'static> WaitQueue<T, ()> {
+impl<T: 'static, P: 'static> WaitQueue<T, P> {
     /// A lazy queue (see the type's doc): canceled waiters are dropped when
-    /// the queue next walks past them, not at once. Only for waiters without
-    /// payload, whose late drop nobody can see.
+    /// the queue next walks past them, not at once. Only for payloads whose
+    /// late drop nobody can see (none, or a handle on a shared object).
     pub(crate) fn lazy() -> Self {
         WaitQueue::with_sweep(Some(FIRST_SWEEP))
     }
+}
 
+impl<T: 'static> WaitQueue<T, ()> {
     /// Queues a new waiter with no payload.
     pub(crate) fn wait(&self) -> Promise<T> {
         self.push(())
