@@ -180,7 +180,17 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
     }
 
     /// The oldest waiter still pending, taken out of the queue.
+    #[inline]
     pub(crate) fn pop(&self) -> Option<Entry<T, P>> {
+        // The common case of a mutex's unlock: nobody waits.
+        if self.q.borrow().entries.is_empty() {
+            return None;
+        }
+        self.pop_slow()
+    }
+
+    #[inline(never)]
+    fn pop_slow(&self) -> Option<Entry<T, P>> {
         loop {
             let e = {
                 let mut q = self.q.borrow_mut();

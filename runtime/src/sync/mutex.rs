@@ -120,11 +120,10 @@ impl Mutex {
     /// let m = lwt::mutex::Mutex::new();
     /// assert!(m.unlock().is_err());
     /// ```
+    #[inline]
     pub fn unlock(&self) -> Result<(), Error> {
         if !self.inner.locked.get() {
-            return Err(Error::invalid_argument(
-                "lwt::mutex::Mutex::unlock: the mutex is not locked",
-            ));
+            return Err(not_locked());
         }
         match self.inner.waiters.pop() {
             Some((r, ())) => r.wakeup_later(()),
@@ -171,6 +170,11 @@ impl Mutex {
     pub fn waiters(&self) -> usize {
         self.inner.waiters.len()
     }
+}
+
+#[cold]
+fn not_locked() -> Error {
+    Error::invalid_argument("lwt::mutex::Mutex::unlock: the mutex is not locked")
 }
 
 impl fmt::Debug for Mutex {
