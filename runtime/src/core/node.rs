@@ -209,6 +209,16 @@ impl<T: 'static> NodeRef<T> {
         self.root_slow()
     }
 
+    /// Calls `f` with the root, without count traffic when this is the
+    /// root already (the common case).
+    #[inline]
+    pub(crate) fn with_root<R>(&self, f: impl FnOnce(&NodeRef<T>) -> R) -> R {
+        if !self.is_proxy() {
+            return f(self);
+        }
+        f(&self.root_slow())
+    }
+
     /// [`NodeRef::root`], consuming this pointer (no count traffic when it
     /// is the root already, the common case).
     #[inline]
@@ -489,7 +499,11 @@ impl<T: 'static> NodeRef<T> {
     /// The last resolver of a `wait()` node went away: if nothing can resolve
     /// the node any more, drop what it holds so that cycles are broken.
     pub(crate) fn resolver_dropped(&self) {
-        let root = self.root();
+        self.with_root(|root| root.root_resolver_dropped())
+    }
+
+    fn root_resolver_dropped(&self) {
+        let root = self;
         if !root.header().resolver_dropped() {
             return;
         }

@@ -117,17 +117,17 @@ impl<T: 'static> Resolver<T> {
     /// Resolves the promise if it is still pending; gives the outcome back
     /// otherwise. Never panics.
     pub fn try_wakeup_result(&self, r: Result<T, Error>) -> Result<(), Result<T, Error>> {
-        self.node.root().resolve(r)
+        self.node.with_root(|root| root.resolve(r))
     }
 
     /// The address an [`Interceptor`] is called with for this promise.
     pub(crate) fn addr(&self) -> *const () {
-        self.node.root().addr()
+        self.node.with_root(|root| root.addr())
     }
 
     /// Whether the promise is still pending.
     pub fn is_pending(&self) -> bool {
-        self.node.root().is_pending()
+        self.node.with_root(|root| root.is_pending())
     }
 
     /// Resolves the promise like `k(r)` (crate-internal): at once if that
@@ -155,18 +155,19 @@ impl<T: 'static> Resolver<T> {
     }
 
     fn resolve(&self, name: &str, outcome: Result<T, Error>, later: bool) {
-        let root = self.node.root();
-        let r = if later {
-            root.resolve_later(outcome)
-        } else {
-            root.resolve(outcome)
-        };
-        if r.is_err() {
-            let canceled = matches!(root.state().view(), View::Rejected(e) if e.is_canceled());
-            if !canceled {
-                panic!("Lwt.{name}: the promise is already resolved");
+        self.node.with_root(|root| {
+            let r = if later {
+                root.resolve_later(outcome)
+            } else {
+                root.resolve(outcome)
+            };
+            if r.is_err() {
+                let canceled = matches!(root.state().view(), View::Rejected(e) if e.is_canceled());
+                if !canceled {
+                    panic!("Lwt.{name}: the promise is already resolved");
+                }
             }
-        }
+        })
     }
 }
 
