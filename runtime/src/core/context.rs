@@ -28,6 +28,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
 use super::freelist;
@@ -48,8 +49,9 @@ pub(crate) struct Job(NonNull<dyn Run>);
 
 /// What a [`Job`] holds: work done once (a closure taken out and called, or
 /// a callback run whose state was written straight into the block, see
-/// [`Job::new_in`]). After `run`, dropping what is left must do nothing
-/// that matters.
+/// [`Job::new_in`]). Once `run` has started, what is left in the block
+/// owns nothing, even if it unwinds: the block is then given back without
+/// a drop (that spared a second call through the table per job).
 pub(crate) trait Run {
     /// Does the work; called at most once.
     fn run(&mut self);
@@ -87,9 +89,25 @@ impl Job {
     }
 
     /// Does the work, then frees the block (also if it panics).
-    pub(crate) fn run(mut self) {
-        // SAFETY: the block holds a live `Run` value, owned by this job.
-        unsafe { self.0.as_mut() }.run()
+    pub(crate) fn run(self) {
+        /// Gives the block back, undropped (see [`Run`]).
+        struct Free(NonNull<dyn Run>);
+        impl Drop for Free {
+            fn drop(&mut self) {
+                // SAFETY: the block came from the free lists with the layout
+                // its metadata gives, and is not used after.
+                unsafe {
+                    let layout = std::alloc::Layout::for_value(self.0.as_ref());
+                    if layout.size() != 0 {
+                        freelist::dealloc(self.0.cast(), layout, false);
+                    }
+                }
+            }
+        }
+        let free = Free(ManuallyDrop::new(self).0);
+        // SAFETY: the block holds a live `Run` value, owned by this job,
+        // run once.
+        unsafe { (*free.0.as_ptr()).run() }
     }
 }
 
