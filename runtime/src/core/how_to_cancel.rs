@@ -221,23 +221,35 @@ impl Drop for HowToCancel {
         if self.is_leaf() {
             return;
         }
+        if self.bits.addr() & TAGS == 0 {
+            // `One`, the link every bind drops once settled: kept inline.
+            // SAFETY: an `AnyNode` forgotten into the word (a pointer with
+            // its provenance, one pointer wide), released once.
+            drop(unsafe { std::ptr::read(self as *const HowToCancel as *const AnyNode) });
+            return;
+        }
+        self.drop_rare();
+    }
+}
+
+impl HowToCancel {
+    /// Drops a hook, a list of links or an interceptor's count.
+    #[inline(never)]
+    fn drop_rare(&mut self) {
         if self.is_hooked() {
             drop(self.take_hook());
             return;
         }
-        let link = std::mem::replace(self, HowToCancel::not());
-        let tag = link.bits.addr() & TAGS;
-        let link = ManuallyDrop::new(link);
+        let tag = self.bits.addr() & TAGS;
+        let raw = self.untagged();
+        self.bits = std::ptr::without_provenance_mut(NOT);
         if tag == SEVERAL {
-            // SAFETY: from `Rc::into_raw`, released once.
-            drop(unsafe { Rc::from_raw(link.untagged() as *const Vec<AnyNode>) });
-        } else if tag == INTERCEPTED {
-            // SAFETY: from `Rc::into_raw`, released once.
-            drop(unsafe { Rc::from_raw(link.untagged() as *const Interceptor) });
+            // SAFETY: from `Rc::into_raw`, released once (the word forgot it).
+            drop(unsafe { Rc::from_raw(raw as *const Vec<AnyNode>) });
         } else {
-            // SAFETY: an `AnyNode` forgotten into the word (a pointer with
-            // its provenance, one pointer wide), released once.
-            drop(unsafe { std::ptr::read(&*link as *const HowToCancel as *const AnyNode) });
+            debug_assert_eq!(tag, INTERCEPTED);
+            // SAFETY: as above.
+            drop(unsafe { Rc::from_raw(raw as *const Interceptor) });
         }
     }
 }
