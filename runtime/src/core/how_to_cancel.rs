@@ -228,18 +228,19 @@ impl Drop for HowToCancel {
             drop(unsafe { std::ptr::read(self as *const HowToCancel as *const AnyNode) });
             return;
         }
+        if self.is_hooked() {
+            // A settled sleep or I/O wait: its hook goes unrun.
+            drop(self.take_hook());
+            return;
+        }
         self.drop_rare();
     }
 }
 
 impl HowToCancel {
-    /// Drops a hook, a list of links or an interceptor's count.
+    /// Drops a list of links or an interceptor's count.
     #[inline(never)]
     fn drop_rare(&mut self) {
-        if self.is_hooked() {
-            drop(self.take_hook());
-            return;
-        }
         let tag = self.bits.addr() & TAGS;
         let raw = self.untagged();
         self.bits = std::ptr::without_provenance_mut(NOT);

@@ -155,19 +155,18 @@ impl<T: 'static> Resolver<T> {
     }
 
     fn resolve(&self, name: &str, outcome: Result<T, Error>, later: bool) {
-        self.node.with_root(|root| {
-            let r = if later {
-                root.resolve_later(outcome)
-            } else {
-                root.resolve(outcome)
-            };
-            if r.is_err() {
-                let canceled = matches!(root.state().view(), View::Rejected(e) if e.is_canceled());
-                if !canceled {
-                    panic!("Lwt.{name}: the promise is already resolved");
-                }
+        let root = self.node.root();
+        let r = if later {
+            root.resolve_later(outcome)
+        } else {
+            root.resolve(outcome)
+        };
+        if r.is_err() {
+            let canceled = matches!(root.state().view(), View::Rejected(e) if e.is_canceled());
+            if !canceled {
+                panic!("Lwt.{name}: the promise is already resolved");
             }
-        })
+        }
     }
 }
 
