@@ -66,11 +66,20 @@ impl<T: 'static, P: 'static> Queue<T, P> {
 
     fn remove(&mut self, id: u64) -> Option<Entry<T, P>> {
         let i = self.entries.binary_search_by_key(&id, |(k, _)| *k).ok()?;
+        self.remove_at(i)
+    }
+
+    fn remove_at(&mut self, i: usize) -> Option<Entry<T, P>> {
         let e = self.entries[i].1.take();
         if e.is_some() && self.sweep_at.is_none() {
             self.live -= 1;
         }
         self.trim_front();
+        // Holes at the back go too, so that removals from the back (see
+        // `WaitQueue::remove_where`) do not walk past earlier ones.
+        while matches!(self.entries.back(), Some((_, None))) {
+            self.entries.pop_back();
+        }
         e
     }
 
@@ -232,14 +241,28 @@ impl<T: 'static, P: 'static> WaitQueue<T, P> {
         }
     }
 
-    /// Takes out the first waiter still pending for which `f` holds.
+    /// Takes out a waiter still pending for which `f` holds (there is at
+    /// most one: `f` looks for a given promise). The search goes inwards
+    /// from both ends at once, so canceling waiters oldest first or newest
+    /// first (a shutdown, a burst of timeouts) costs each a few steps, not
+    /// a walk of the queue.
     pub(crate) fn remove_where(&self, f: impl Fn(&Resolver<T>) -> bool) -> Option<Entry<T, P>> {
         let mut q = self.q.borrow_mut();
-        let id = q.entries.iter().find_map(|(id, e)| match e {
-            Some((r, _)) if r.is_pending() && f(r) => Some(*id),
-            _ => None,
-        })?;
-        q.remove(id)
+        let hit = |e: &Option<Entry<T, P>>| matches!(e, Some((r, _)) if r.is_pending() && f(r));
+        let (mut front, mut back) = (0, q.entries.len());
+        while front < back {
+            if hit(&q.entries[front].1) {
+                return q.remove_at(front);
+            }
+            front += 1;
+            if front < back {
+                back -= 1;
+                if hit(&q.entries[back].1) {
+                    return q.remove_at(back);
+                }
+            }
+        }
+        None
     }
 
     /// How many waiters are queued (canceled ones not counted).
@@ -356,6 +379,29 @@ mod tests {
         // The live waiters of the first queue are all still there, in order.
         drop(q);
         assert!(live.iter().all(|w| w.is_pending()));
+    }
+
+    #[test]
+    fn remove_where_from_either_end_leaves_no_holes_behind() {
+        let q = WaitQueue::<u8>::lazy();
+        let ws: Vec<_> = (0..6).map(|_| q.wait()).collect();
+        let addrs: Vec<_> =
+            q.q.borrow()
+                .entries
+                .iter()
+                .map(|(_, e)| e.as_ref().unwrap().0.addr())
+                .collect();
+        // Newest first, then oldest first: each found at an end.
+        for &a in addrs[3..].iter().rev().chain(&addrs[..2]) {
+            let (r, ()) = q.remove_where(|r| r.addr() == a).expect("queued");
+            r.wakeup(1);
+        }
+        assert_eq!(stored(&q), 1, "only the live waiter is stored");
+        assert!(q.remove_where(|r| r.addr() == addrs[0]).is_none(), "gone already");
+        let (r, ()) = q.pop().expect("the third waiter");
+        r.wakeup(3);
+        assert_eq!(ws[2].state(), crate::core::State::Fulfilled(3));
+        assert_eq!(stored(&q), 0);
     }
 
     #[test]
