@@ -415,6 +415,17 @@ fn with_lock_around_a_canceled_wait_with_mutex_leaves_the_mutex_free() {
 }
 
 #[test]
+fn broadcast_exn_to_a_wait_with_mutex_rejects_it_holding_the_mutex() {
+    let c = Condition::<i32>::new();
+    let m = Mutex::new();
+    let _ignored = m.lock();
+    let w = c.wait_with_mutex(&m);
+    c.broadcast_exn(Error::new(Dummy));
+    assert!(is_dummy(&rejected_with(&w)));
+    assert!(m.is_locked());
+}
+
+#[test]
 fn wait_with_a_mutex_that_is_not_locked_is_rejected() {
     let c = Condition::<i32>::new();
     let m = Mutex::new();
