@@ -275,22 +275,26 @@ fn broadcast_exn_rejects_every_waiter() {
     assert!(is_dummy(&rejected_with(&b)));
 }
 
-#[test]
-fn wait_with_mutex_releases_the_mutex_while_waiting() {
-    let c = Condition::<i32>::new();
+/// A condition, a mutex, and a wait on the condition that released the
+/// mutex (taken first, as `wait_with_mutex` requires).
+fn waiting_with_mutex() -> (Condition<i32>, Mutex, Promise<i32>) {
+    let c = Condition::new();
     let m = Mutex::new();
     let _ignored = m.lock();
     let w = c.wait_with_mutex(&m);
+    (c, m, w)
+}
+
+#[test]
+fn wait_with_mutex_releases_the_mutex_while_waiting() {
+    let (_c, m, w) = waiting_with_mutex();
     assert!(w.is_pending());
     assert!(!m.is_locked());
 }
 
 #[test]
 fn wait_with_mutex_takes_the_mutex_back_before_resolving() {
-    let c = Condition::new();
-    let m = Mutex::new();
-    let _ignored = m.lock();
-    let w = c.wait_with_mutex(&m);
+    let (c, m, w) = waiting_with_mutex();
     let other = m.lock(); // someone takes the mutex meanwhile
     c.signal(1);
     assert!(w.is_pending(), "waits for the mutex held by `other`");
@@ -302,10 +306,7 @@ fn wait_with_mutex_takes_the_mutex_back_before_resolving() {
 
 #[test]
 fn a_canceled_wait_with_mutex_still_takes_the_mutex_back() {
-    let c = Condition::<i32>::new();
-    let m = Mutex::new();
-    let _ignored = m.lock();
-    let w = c.wait_with_mutex(&m);
+    let (c, m, w) = waiting_with_mutex();
     w.cancel();
     assert!(w.is_canceled());
     assert!(m.is_locked());
@@ -314,10 +315,7 @@ fn a_canceled_wait_with_mutex_still_takes_the_mutex_back() {
 
 #[test]
 fn a_wait_with_mutex_canceled_while_another_holds_the_mutex_rejects_once_it_has_it() {
-    let c = Condition::<i32>::new();
-    let m = Mutex::new();
-    let _ignored = m.lock();
-    let w = c.wait_with_mutex(&m);
+    let (c, m, w) = waiting_with_mutex();
     let other = m.lock();
     assert!(other.is_fulfilled());
     w.cancel();
@@ -332,10 +330,7 @@ fn a_wait_with_mutex_canceled_while_another_holds_the_mutex_rejects_once_it_has_
 
 #[test]
 fn a_wait_with_mutex_canceled_again_while_retaking_the_mutex_gives_up_the_mutex() {
-    let c = Condition::<i32>::new();
-    let m = Mutex::new();
-    let _ignored = m.lock();
-    let w = c.wait_with_mutex(&m);
+    let (_c, m, w) = waiting_with_mutex();
     let _other = m.lock();
     w.cancel();
     w.cancel(); // now cancels its wait for the mutex
@@ -349,10 +344,7 @@ fn a_wait_with_mutex_canceled_again_while_retaking_the_mutex_gives_up_the_mutex(
 fn a_wait_with_mutex_canceled_after_its_notification_keeps_the_value() {
     // The notification took the waiter out, its mutex not retaken yet (the
     // signal came from a callback); the cancel comes too late, as in Lwt.
-    let c = Condition::<i32>::new();
-    let m = Mutex::new();
-    let _ignored = m.lock();
-    let w = c.wait_with_mutex(&m);
+    let (c, m, w) = waiting_with_mutex();
     let (go, r) = wait::<()>();
     let (c2, w2) = (c.clone(), w.clone());
     let seen = go.map(move |()| {
@@ -416,10 +408,7 @@ fn with_lock_around_a_canceled_wait_with_mutex_leaves_the_mutex_free() {
 
 #[test]
 fn broadcast_exn_to_a_wait_with_mutex_rejects_it_holding_the_mutex() {
-    let c = Condition::<i32>::new();
-    let m = Mutex::new();
-    let _ignored = m.lock();
-    let w = c.wait_with_mutex(&m);
+    let (c, m, w) = waiting_with_mutex();
     c.broadcast_exn(Error::new(Dummy));
     assert!(is_dummy(&rejected_with(&w)));
     assert!(m.is_locked());
