@@ -6,10 +6,10 @@
 //! inside a callback, only sets the state and queues the callbacks until the
 //! outermost resolution finishes (Lwt's rules 6–8).
 
-use super::error::Error;
-use super::hook::protect;
 use std::rc::Rc;
 
+use super::error::Error;
+use super::hook::protect;
 use super::node::{HowToCancel, Interceptor, Node};
 use super::promise::{become_, Promise};
 use super::rc::NodeRef;
