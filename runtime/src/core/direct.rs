@@ -24,7 +24,7 @@
 //! [`with_value`]: crate::with_value
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -48,8 +48,7 @@ impl<T: 'static> Future for Promise<T> {
         if let Repr::Node(n) = &this.0 {
             let root = n.root();
             if root.is_pending() {
-                let waker = cx.waker().clone();
-                root.add_callback(Callback::regular(move |_: &NodeRef<T>| waker.wake()));
+                register_waker(&root, cx.waker());
                 return Poll::Pending;
             }
             return Poll::Ready(root.take_outcome());
@@ -65,6 +64,73 @@ impl<T: 'static> Future for Promise<T> {
     }
 }
 
+/// The wakers waiting on one pending promise, shared by every poll of it.
+type WakerSet = Rc<RefCell<Vec<Waker>>>;
+
+thread_local! {
+    /// The wakers of the pending promises polled as futures, by the address
+    /// of their root node.
+    static WAKERS: RefCell<HashMap<usize, WakerSet>> = RefCell::new(HashMap::new());
+}
+
+/// Makes `root` wake `waker` when it resolves.
+///
+/// A future is polled again and again while it waits (a `select!` in a
+/// loop polls a long-lived promise at every turn), each time with a waker
+/// that is usually the same. A callback per poll would pile up on the
+/// promise until it resolves, and wake the task once per poll. So a
+/// promise gets one callback, for the first poll, and a set of wakers that
+/// later polls join unless a waker in it already wakes the same task
+/// ([`Waker::will_wake`]). The set is found again by the address of the
+/// root node; the callback takes it out of the table when it runs, or when
+/// it is dropped unrun (so a freed node's address, reused, finds nothing).
+fn register_waker<T: 'static>(root: &NodeRef<T>, waker: &Waker) {
+    let key = root.addr() as usize;
+    if let Some(set) = WAKERS.with(|m| m.borrow().get(&key).cloned()) {
+        let mut set = set.borrow_mut();
+        if !set.iter().any(|w| w.will_wake(waker)) {
+            set.push(waker.clone());
+        }
+        return;
+    }
+    let set: WakerSet = Rc::new(RefCell::new(vec![waker.clone()]));
+    let old = WAKERS.with(|m| m.borrow_mut().insert(key, set.clone()));
+    drop(old);
+    let entry = Waiting { key, set };
+    root.add_callback(Callback::regular(move |_: &NodeRef<T>| entry.wake()));
+}
+
+/// A promise's entry in [`WAKERS`], held by its callback.
+struct Waiting {
+    key: usize,
+    set: WakerSet,
+}
+
+impl Waiting {
+    fn wake(self) {
+        let wakers = std::mem::take(&mut *self.set.borrow_mut());
+        drop(self);
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let _ = WAKERS.try_with(|m| {
+            let mine = {
+                let m = m.borrow();
+                m.get(&self.key).is_some_and(|s| Rc::ptr_eq(s, &self.set))
+            };
+            if mine {
+                let removed = m.borrow_mut().remove(&self.key);
+                drop(removed);
+            }
+        });
+    }
+}
+
 type BoxFuture = Pin<Box<dyn Future<Output = ()>>>;
 
 struct Task {
@@ -76,6 +142,9 @@ struct Task {
     storage: Snapshot,
     /// Queued to be polled (so a task is queued once however often woken).
     queued: Cell<bool>,
+    /// Its waker, made at its first poll and reused: promises it waits on
+    /// recognise it (see [`register_waker`]).
+    waker: std::cell::OnceCell<Waker>,
     canceled: Cell<bool>,
 }
 
@@ -91,6 +160,11 @@ thread_local! {
     static TASKS: RefCell<Vec<Option<Rc<Task>>>> = const { RefCell::new(Vec::new()) };
     static FREE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     static READY: RefCell<VecDeque<usize>> = const { RefCell::new(VecDeque::new()) };
+    /// Tasks that woke themselves while being polled: polled again only
+    /// once the ready queue has been run through (see [`run_ready_tasks`]).
+    static YIELDED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The task being polled, if any.
+    static POLLING: Cell<Option<usize>> = const { Cell::new(None) };
     static RUNNING: Cell<bool> = const { Cell::new(false) };
     static REMOTE: Arc<Remote> = Arc::new(Remote { any: AtomicBool::new(false), woken: Mutex::new(Vec::new()), notifier: Mutex::new(None) });
 }
@@ -126,7 +200,11 @@ fn schedule(id: usize) {
     let task = TASKS.with(|t| t.borrow().get(id).cloned().flatten());
     if let Some(task) = task {
         if !task.queued.replace(true) {
-            READY.with(|r| r.borrow_mut().push_back(id));
+            if POLLING.with(Cell::get) == Some(id) {
+                YIELDED.with(|y| y.borrow_mut().push(id));
+            } else {
+                READY.with(|r| r.borrow_mut().push_back(id));
+            }
             super::context::note_work();
         }
     }
@@ -152,10 +230,12 @@ pub fn live_tasks() -> usize {
 pub fn has_ready_work() -> bool {
     super::pause::has_paused()
         || READY.with(|r| !r.borrow().is_empty())
+        || YIELDED.with(|y| !y.borrow().is_empty())
         || REMOTE.with(|r| r.any.load(Ordering::Acquire))
 }
 
-/// Moves tasks woken from other threads to the ready queue and polls them.
+/// Moves tasks woken from other threads, and the tasks that yielded, to the
+/// ready queue and polls them (at each turn of the loop).
 pub(crate) fn poll_remote() {
     let woken = REMOTE.with(|r| {
         if !r.any.load(Ordering::Acquire) {
@@ -167,10 +247,27 @@ pub(crate) fn poll_remote() {
     for id in woken {
         schedule(id);
     }
+    YIELDED.with(|y| {
+        let mut y = y.borrow_mut();
+        if !y.is_empty() {
+            READY.with(|r| r.borrow_mut().extend(y.drain(..)));
+        }
+    });
     run_ready_tasks();
 }
 
-/// Polls every ready task (called when the outermost resolution finishes).
+/// Polls every ready task (called when the outermost resolution finishes,
+/// and by the loop's turn through [`poll_remote`], which also brings back
+/// the tasks that yielded).
+///
+/// A task woken by another task (or by a promise resolved meanwhile) is
+/// polled in the same run. A task that wakes *itself* while it is polled
+/// (the cooperative yield of the `futures` ecosystem: wake, then return
+/// `Pending`) is set aside until the loop's next turn, as a
+/// [`pause`](crate::pause) is: polled again at once, it would spin here,
+/// and the paused promises and the event loop, whose turn it meant to
+/// give, would never get one. `has_ready_work` counts it, so the loop does
+/// not block meanwhile.
 pub(crate) fn run_ready_tasks() {
     if READY.with(|r| r.borrow().is_empty()) || RUNNING.with(|r| r.get()) {
         return;
@@ -196,16 +293,25 @@ fn poll_task(id: usize) {
     let Some(mut fut) = task.future.borrow_mut().take() else {
         return;
     };
-    let waker = Waker::from(Arc::new(TaskWaker {
-        id,
-        remote: REMOTE.with(Arc::clone),
-    }));
-    let mut cx = Context::from_waker(&waker);
+    let waker = task.waker.get_or_init(|| {
+        Waker::from(Arc::new(TaskWaker {
+            id,
+            remote: REMOTE.with(Arc::clone),
+        }))
+    });
+    let mut cx = Context::from_waker(waker);
     // The future runs user code: the task's own wrapper turns a panic into
     // a rejection, so polling never unwinds through here.
     // Without the task's own storage, a task resumed by a waker would see
     // the storage of whoever resolved the promise it awaited.
     let snap = task.storage.clone();
+    struct Polling(Option<usize>);
+    impl Drop for Polling {
+        fn drop(&mut self) {
+            POLLING.with(|p| p.set(self.0));
+        }
+    }
+    let _polling = Polling(POLLING.with(|p| p.replace(Some(id))));
     let done = super::context::run_nested(|| storage::with_captured(snap, || fut.as_mut().poll(&mut cx).is_ready()));
     if done || task.canceled.get() {
         remove(id);
@@ -279,6 +385,7 @@ pub fn spawn<T: 'static>(fut: impl Future<Output = Result<T, Error>> + 'static) 
         future: RefCell::new(Some(wrapped)),
         storage: storage::capture(),
         queued: Cell::new(false),
+        waker: std::cell::OnceCell::new(),
         canceled: Cell::new(false),
     });
     let id = insert(task.clone());
