@@ -994,3 +994,17 @@ fn a_client_that_resets_does_not_hang_the_server_reader() {
     });
     assert_eq!(ok(p), None);
 }
+
+// ---------------------------------------------------------------------------
+// Audit: edge cases of reading, writing, closing and servers
+
+#[test]
+fn set_position_moves_within_an_of_bytes_channel() {
+    let ic = input(b"0123456789");
+    ok(io::set_position(&ic, 4));
+    assert_eq!(io::position(&ic), 4);
+    assert_eq!(ok(io::read(&ic, 3)), b"456");
+    ok(io::set_position(&ic, 1));
+    assert_eq!(ok(io::read(&ic, 2)), b"12");
+    assert_eq!(err(io::set_position(&ic, 11)).kind(), lwt::ErrorKind::Failure);
+}

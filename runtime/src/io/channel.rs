@@ -1661,18 +1661,19 @@ pub fn set_position<M: Mode>(ch: &Channel<M>, pos: u64) -> Promise<()> {
                 })
             }
             ModeKind::Input => {
-                let end = inner.offset.get();
-                let start = end - (inner.max.get() as u64);
-                if pos >= start && pos <= end && !matches!(&*inner.backend.borrow(), Backend::Memory) {
-                    // Inside the buffer: just move the read pointer.
-                    inner.ptr.set((pos - start) as usize);
-                    return crate::resolved(());
-                }
                 if matches!(&*inner.backend.borrow(), Backend::Memory) {
-                    if pos as usize > inner.max.get() {
+                    // The buffer is the whole data (and `offset` is unused).
+                    if pos > inner.max.get() as u64 {
                         return crate::fail_with("lwt::io::set_position: position past the end of the data");
                     }
                     inner.ptr.set(pos as usize);
+                    return crate::resolved(());
+                }
+                let end = inner.offset.get();
+                let start = end - (inner.max.get() as u64);
+                if pos >= start && pos <= end {
+                    // Inside the buffer: just move the read pointer.
+                    inner.ptr.set((pos - start) as usize);
                     return crate::resolved(());
                 }
                 let i = inner.clone();
