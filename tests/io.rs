@@ -999,6 +999,14 @@ fn a_client_that_resets_does_not_hang_the_server_reader() {
 // Audit: edge cases of reading, writing, closing and servers
 
 #[test]
+fn read_exactly_past_the_end_consumes_the_rest_and_rejects() {
+    let ic = input(b"abc");
+    assert!(io::is_end_of_file(&err(io::read_exactly(&ic, 5))));
+    assert_eq!(io::position(&ic), 3);
+    assert_eq!(ok(io::read(&ic, 4)), b"");
+}
+
+#[test]
 fn set_position_moves_within_an_of_bytes_channel() {
     let ic = input(b"0123456789");
     ok(io::set_position(&ic, 4));
@@ -1007,4 +1015,13 @@ fn set_position_moves_within_an_of_bytes_channel() {
     ok(io::set_position(&ic, 1));
     assert_eq!(ok(io::read(&ic, 2)), b"12");
     assert_eq!(err(io::set_position(&ic, 11)).kind(), lwt::ErrorKind::Failure);
+}
+
+#[test]
+fn an_of_bytes_channel_read_to_the_end_can_be_rewound() {
+    let ic = input(b"again");
+    assert_eq!(ok(io::read_to_end(&ic)), b"again");
+    assert_eq!(io::position(&ic), 5);
+    ok(io::set_position(&ic, 2));
+    assert_eq!(ok(io::read_to_end(&ic)), b"ain");
 }

@@ -1184,22 +1184,25 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
     state: S,
     k: impl FnOnce(S, usize) -> Promise<T> + 'static,
 ) -> Step<S, T> {
+    let how = how(inner);
+    if let How::Memory = how {
+        // The data is all there is: the end of input, with the read
+        // pointer left where it is (for `position` and `set_position`).
+        return Step::Now(Ok(0), state);
+    }
     inner.ptr.set(0);
     inner.max.set(0);
-    match how(inner) {
-        How::Memory => Step::Now(Ok(0), state),
-        how => buffer_io(
-            inner,
-            how,
-            ModeKind::Input,
-            inner.size.get(),
-            op,
-            state,
-            k,
-            read_buffer,
-            filled,
-        ),
-    }
+    buffer_io(
+        inner,
+        how,
+        ModeKind::Input,
+        inner.size.get(),
+        op,
+        state,
+        k,
+        read_buffer,
+        filled,
+    )
 }
 
 /// The physical read (`Input`) or write (`Output`) of a refill or a flush,
