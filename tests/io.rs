@@ -999,6 +999,59 @@ fn a_client_that_resets_does_not_hang_the_server_reader() {
 // Audit: edge cases of reading, writing, closing and servers
 
 #[test]
+fn a_failed_flush_never_sends_bytes_that_were_not_written() {
+    // The write function fails once, then records what it receives.
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let calls = Rc::new(RefCell::new(0));
+    let (s, c) = (sent.clone(), calls.clone());
+    let oc = io::make(Output, move |buf: Vec<u8>, ofs, len| {
+        *c.borrow_mut() += 1;
+        if *c.borrow() == 1 {
+            return lwt::fail_with("transient");
+        }
+        s.borrow_mut().extend_from_slice(&buf[ofs..ofs + len]);
+        lwt::resolved((buf, len))
+    });
+    ok(io::write(&oc, "hello"));
+    assert_eq!(err(io::flush(&oc)).message(), "transient");
+    ok(io::write(&oc, "world").bind({
+        let oc = oc.clone();
+        move |()| io::flush(&oc)
+    }));
+    let sent = sent.borrow();
+    assert!(!sent.contains(&0), "garbage was sent: {sent:?}");
+    assert!(sent.ends_with(b"world"), "{sent:?}");
+}
+
+#[test]
+fn a_canceled_flush_through_a_function_never_sends_garbage_later() {
+    // The first write never completes and is canceled; later flushes must
+    // send only bytes that were written.
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let calls = Rc::new(RefCell::new(0));
+    let (s, c) = (sent.clone(), calls.clone());
+    let oc = io::make(Output, move |buf: Vec<u8>, ofs, len| {
+        *c.borrow_mut() += 1;
+        if *c.borrow() == 1 {
+            return lwt::task::<(Vec<u8>, usize)>().0;
+        }
+        s.borrow_mut().extend_from_slice(&buf[ofs..ofs + len]);
+        lwt::resolved((buf, len))
+    });
+    ok(io::write(&oc, "lost?"));
+    let f = io::flush(&oc);
+    assert!(f.is_pending());
+    f.cancel();
+    ok(io::write(&oc, "next").bind({
+        let oc = oc.clone();
+        move |()| io::flush(&oc)
+    }));
+    let sent = sent.borrow();
+    assert!(!sent.contains(&0), "garbage was sent: {sent:?}");
+    assert!(sent.ends_with(b"next"), "{sent:?}");
+}
+
+#[test]
 fn read_exactly_past_the_end_consumes_the_rest_and_rejects() {
     let ic = input(b"abc");
     assert!(io::is_end_of_file(&err(io::read_exactly(&ic, 5))));

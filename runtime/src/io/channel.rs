@@ -1083,6 +1083,11 @@ fn lend(
     let i = inner.clone();
     let restore = move |buf: Option<Vec<u8>>| {
         i.lent.set(false);
+        if buf.is_none() && i.kind == ModeKind::Output {
+            // The buffered data went with the buffer: nothing is left to
+            // flush (the fresh buffer's zeros are not data).
+            i.ptr.set(0);
+        }
         let mut b = buf.unwrap_or_default();
         if b.len() != size {
             b.resize(size, 0);
