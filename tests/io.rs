@@ -1328,3 +1328,25 @@ fn no_close_connections_survive_the_server_shutdown() {
     assert_eq!(ok(io::read_line_opt(&ic)), None);
     drop(oc);
 }
+
+#[test]
+fn a_write_function_that_aborts_its_channel_is_not_called_again() {
+    // Lwt checks the channel's state before every physical write.
+    let calls = Rc::new(RefCell::new(0));
+    let me: Rc<RefCell<Option<io::OutputChannel>>> = Rc::new(RefCell::new(None));
+    let (c, m) = (calls.clone(), me.clone());
+    let oc = io::Builder::new(Output)
+        .buffer_size(16)
+        .make(move |buf: Vec<u8>, _ofs, len| {
+            *c.borrow_mut() += 1;
+            if let Some(oc) = m.borrow_mut().take() {
+                drop(io::abort(&oc));
+            }
+            lwt::resolved((buf, len))
+        })
+        .unwrap();
+    *me.borrow_mut() = Some(oc.clone());
+    let e = err(io::write(&oc, vec![b'a'; 100]));
+    assert!(io::is_channel_closed(&e), "{e}");
+    assert_eq!(*calls.borrow(), 1);
+}

@@ -1229,6 +1229,11 @@ fn buffer_io<S: 'static, T: 'static>(
     action: impl Fn(&Inner, RawFd, usize, bool) -> io::Result<(usize, bool)> + Copy + 'static,
     note: impl Fn(&Inner, usize, usize) -> Result<usize, Error> + Copy + 'static,
 ) -> Step<S, T> {
+    if inner.closed.get() {
+        // Closed by user code during the operation (a write function that
+        // aborts its channel): no more physical I/O, as in Lwt.
+        return Step::Now(Err(closed_error(inner.kind, op)), state);
+    }
     let io = match how {
         How::InPlace(fd) => {
             let dir = match kind {
