@@ -1350,3 +1350,30 @@ fn a_write_function_that_aborts_its_channel_is_not_called_again() {
     assert!(io::is_channel_closed(&e), "{e}");
     assert_eq!(*calls.borrow(), 1);
 }
+
+#[test]
+fn close_during_an_atomic_block_waits_for_it_and_flushes_its_writes() {
+    let (oc, sent) = recording_output();
+    let block = io::atomic(&oc, |tmp| {
+        io::write(&tmp, "one ").bind(|()| lwt::pause()).bind(move |()| io::write(&tmp, "two"))
+    });
+    let closing = io::close(&oc);
+    assert!(closing.is_pending());
+    ok(lwt::join(vec![block, closing]));
+    assert_eq!(sent.borrow().concat(), b"one two");
+}
+
+#[test]
+fn a_panicking_handler_still_gets_its_connection_closed() {
+    let errors = Rc::new(RefCell::new(0));
+    let e2 = errors.clone();
+    let previous = lwt::set_async_exception_hook(move |_| *e2.borrow_mut() += 1);
+    let p = io::establish_server(any_port(), |_ic, _oc| -> Promise<()> { panic!("handler panicked") }).bind(|server| {
+        io::with_connection(server.addr().clone(), |ic, _oc| io::read_line_opt(&ic))
+            .bind(move |l| server.shutdown().map(move |()| l))
+    });
+    let r = run(p);
+    drop(lwt::set_async_exception_hook(previous));
+    assert_eq!(r.unwrap(), None);
+    assert_eq!(*errors.borrow(), 1);
+}
