@@ -1377,3 +1377,32 @@ fn a_panicking_handler_still_gets_its_connection_closed() {
     assert_eq!(r.unwrap(), None);
     assert_eq!(*errors.borrow(), 1);
 }
+
+#[test]
+fn a_failed_auto_flush_is_not_retried_at_every_turn() {
+    // The reader is gone: every flush fails with EPIPE. Lwt's auto-flusher
+    // gives up after one try (the next operation on the channel starts a
+    // new one); it must not re-arm a pause forever, which would keep the
+    // loop spinning.
+    let (ic, oc) = io::pipe().unwrap();
+    drop(ic);
+    ok(io::write(&oc, "nobody reads this"));
+    for _ in 0..5 {
+        lwt::wakeup_paused();
+    }
+    assert_eq!(lwt::paused_count(), 0);
+    assert_eq!(io::buffered(&oc), 17);
+    let e = err(io::flush(&oc));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::BrokenPipe);
+}
+
+#[test]
+fn an_of_bytes_output_channel_does_not_auto_flush_forever() {
+    let oc = io::of_bytes(Output, vec![0; 64]);
+    ok(io::write(&oc, "kept in memory"));
+    for _ in 0..5 {
+        lwt::wakeup_paused();
+    }
+    assert_eq!(lwt::paused_count(), 0);
+    assert_eq!(io::position(&oc), 14);
+}

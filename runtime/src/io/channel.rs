@@ -552,6 +552,8 @@ pub fn of_bytes<M: Mode>(mode: M, data: Vec<u8>) -> Channel<M> {
     if M::KIND == ModeKind::Input {
         inner.max.set(len);
     }
+    // Never auto-flushed (as in Lwt): flushing memory always fails.
+    inner.auto_flushing.set(true);
     new_channel(inner)
 }
 
@@ -937,8 +939,21 @@ fn auto_flush(main: Rc<Wrapper>) {
     }
     w.lock.set(Lock::Busy);
     // Errors are ignored here, as in Lwt: the data stays buffered and the
-    // next explicit write, flush or close reports the problem.
-    flush_total(&inner, "flush").when_done(move || unlock(&w));
+    // next explicit write, flush or close reports the problem. After a
+    // failure the auto-flusher is not started again by this unlock (it
+    // would fail again at every turn, keeping the loop spinning); the next
+    // operation on the channel starts it, as in Lwt.
+    let p = flush_total(&inner, "flush");
+    let done = p.clone();
+    p.when_done(move || {
+        if done.is_rejected() {
+            inner.auto_flushing.set(true);
+            unlock(&w);
+            inner.auto_flushing.set(false);
+        } else {
+            unlock(&w);
+        }
+    });
 }
 
 /// Runs `f` with exclusive use of the channel (Lwt's `atomic`): operations
