@@ -427,3 +427,21 @@ fn a_missing_working_directory_with_pipes_leaks_no_descriptor() {
     let after = count();
     assert!(after < before + 100, "{before} -> {after}");
 }
+
+#[test]
+fn a_timeout_interrupts_pwrite_to_a_child_that_does_not_read() {
+    let cmd = shell("sleep 30").timeout(Duration::from_millis(50));
+    let e = err(process::pwrite(cmd, vec![b'w'; 4 << 20]));
+    assert!(io::is_channel_closed(&e), "{e}");
+    until_no_child_is_waited_for();
+}
+
+#[test]
+fn writing_to_a_child_that_exited_fails_with_broken_pipe_then_close_gives_the_status() {
+    let p = process::open_process_out(shell("exit 7")).unwrap();
+    assert_eq!(ok(p.status()), ProcessStatus::Exited(7));
+    let stdin = p.stdin().clone();
+    let e = err(io::write(&stdin, vec![b'x'; 1 << 20]));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::BrokenPipe);
+    assert_eq!(ok(p.close()), ProcessStatus::Exited(7));
+}
