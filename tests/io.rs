@@ -1218,7 +1218,10 @@ fn set_position_on_an_output_file_after_a_partial_flush() {
     ok(io::write(&oc, "ABC"));
     assert_eq!(io::position(&oc), 13);
     ok(io::close(&oc));
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("0123456789ABC{}", &text[13..]));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("0123456789ABC{}", &text[13..])
+    );
     std::fs::remove_file(path).unwrap();
 }
 
@@ -1244,7 +1247,10 @@ fn open_fds() -> usize {
 #[test]
 fn refused_connections_leak_no_descriptor() {
     // A port nobody listens on: bind one, note it, close it.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let before = open_fds();
     for _ in 0..300 {
         let called = Rc::new(RefCell::new(false));
@@ -1355,7 +1361,9 @@ fn a_write_function_that_aborts_its_channel_is_not_called_again() {
 fn close_during_an_atomic_block_waits_for_it_and_flushes_its_writes() {
     let (oc, sent) = recording_output();
     let block = io::atomic(&oc, |tmp| {
-        io::write(&tmp, "one ").bind(|()| lwt::pause()).bind(move |()| io::write(&tmp, "two"))
+        io::write(&tmp, "one ")
+            .bind(|()| lwt::pause())
+            .bind(move |()| io::write(&tmp, "two"))
     });
     let closing = io::close(&oc);
     assert!(closing.is_pending());
