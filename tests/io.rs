@@ -1414,3 +1414,19 @@ fn an_of_bytes_output_channel_does_not_auto_flush_forever() {
     assert_eq!(lwt::paused_count(), 0);
     assert_eq!(io::position(&oc), 14);
 }
+
+#[test]
+fn abort_ends_a_close_that_waits_to_flush_into_a_full_pipe() {
+    let (ic, oc) = io::pipe().unwrap();
+    // More than the pipe holds: the write (and then the close) must wait.
+    let writing = io::write(&oc, vec![b'f'; 1 << 20]);
+    assert!(writing.is_pending());
+    let closing = io::close(&oc);
+    assert!(closing.is_pending());
+    let aborted = io::abort(&oc);
+    ok(aborted);
+    ok(closing);
+    assert!(io::is_channel_closed(&err(writing)));
+    assert!(io::is_closed(&oc));
+    drop(ic);
+}
