@@ -994,3 +994,439 @@ fn a_client_that_resets_does_not_hang_the_server_reader() {
     });
     assert_eq!(ok(p), None);
 }
+
+// ---------------------------------------------------------------------------
+// Audit: edge cases of reading, writing, closing and servers
+
+#[test]
+fn read_line_keeps_a_cr_that_ends_the_input_without_a_newline() {
+    // Lwt removes a `\r` only when a `\n` follows it.
+    let ic = io::Builder::new(Input)
+        .buffer_size(16)
+        .make({
+            let mut data: Vec<u8> = b"fifteen chars..\r".to_vec();
+            move |mut buf: Vec<u8>, ofs, len| {
+                let n = len.min(data.len());
+                buf[ofs..ofs + n].copy_from_slice(&data[..n]);
+                data.drain(..n);
+                lwt::resolved((buf, n))
+            }
+        })
+        .unwrap();
+    assert_eq!(ok(io::read_line(&ic)), "fifteen chars..\r");
+    assert!(io::is_end_of_file(&err(io::read_line(&ic))));
+}
+
+#[test]
+fn a_failed_flush_never_sends_bytes_that_were_not_written() {
+    // The write function fails once, then records what it receives.
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let calls = Rc::new(RefCell::new(0));
+    let (s, c) = (sent.clone(), calls.clone());
+    let oc = io::make(Output, move |buf: Vec<u8>, ofs, len| {
+        *c.borrow_mut() += 1;
+        if *c.borrow() == 1 {
+            return lwt::fail_with("transient");
+        }
+        s.borrow_mut().extend_from_slice(&buf[ofs..ofs + len]);
+        lwt::resolved((buf, len))
+    });
+    ok(io::write(&oc, "hello"));
+    assert_eq!(err(io::flush(&oc)).message(), "transient");
+    ok(io::write(&oc, "world").bind({
+        let oc = oc.clone();
+        move |()| io::flush(&oc)
+    }));
+    let sent = sent.borrow();
+    assert!(!sent.contains(&0), "garbage was sent: {sent:?}");
+    assert!(sent.ends_with(b"world"), "{sent:?}");
+}
+
+#[test]
+fn a_canceled_flush_through_a_function_never_sends_garbage_later() {
+    // The first write never completes and is canceled; later flushes must
+    // send only bytes that were written.
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let calls = Rc::new(RefCell::new(0));
+    let (s, c) = (sent.clone(), calls.clone());
+    let oc = io::make(Output, move |buf: Vec<u8>, ofs, len| {
+        *c.borrow_mut() += 1;
+        if *c.borrow() == 1 {
+            return lwt::task::<(Vec<u8>, usize)>().0;
+        }
+        s.borrow_mut().extend_from_slice(&buf[ofs..ofs + len]);
+        lwt::resolved((buf, len))
+    });
+    ok(io::write(&oc, "lost?"));
+    let f = io::flush(&oc);
+    assert!(f.is_pending());
+    f.cancel();
+    ok(io::write(&oc, "next").bind({
+        let oc = oc.clone();
+        move |()| io::flush(&oc)
+    }));
+    let sent = sent.borrow();
+    assert!(!sent.contains(&0), "garbage was sent: {sent:?}");
+    assert!(sent.ends_with(b"next"), "{sent:?}");
+}
+
+#[test]
+fn abort_interrupts_a_write_waiting_on_a_write_function() {
+    let oc = io::Builder::new(Output)
+        .buffer_size(16)
+        .make(|_buf: Vec<u8>, _ofs, _len| lwt::wait::<(Vec<u8>, usize)>().0)
+        .unwrap();
+    let w = io::write(&oc, vec![b'x'; 100]);
+    assert!(w.is_pending());
+    ok(io::abort(&oc));
+    assert!(io::is_channel_closed(&err(w)));
+    assert!(io::is_channel_closed(&err(io::write(&oc, "late"))));
+}
+
+#[test]
+fn closing_an_input_channel_interrupts_a_read_waiting_on_a_read_function() {
+    let ic = io::make(Input, |_buf: Vec<u8>, _ofs, _len| lwt::wait::<(Vec<u8>, usize)>().0);
+    let r = io::read_line(&ic);
+    assert!(r.is_pending());
+    ok(io::close(&ic));
+    assert!(io::is_channel_closed(&err(r)));
+}
+
+#[test]
+fn a_failed_refill_leaves_the_input_channel_usable() {
+    let calls = Rc::new(RefCell::new(0));
+    let c = calls.clone();
+    let ic = io::make(Input, move |mut buf: Vec<u8>, ofs, len| {
+        *c.borrow_mut() += 1;
+        match *c.borrow() {
+            1 => {
+                buf[ofs..ofs + 3].copy_from_slice(b"ab\n");
+                lwt::resolved((buf, 3.min(len)))
+            }
+            2 => lwt::fail_with("hiccup"),
+            3 => {
+                buf[ofs..ofs + 3].copy_from_slice(b"cd\n");
+                lwt::resolved((buf, 3))
+            }
+            _ => lwt::resolved((buf, 0)),
+        }
+    });
+    assert_eq!(ok(io::read_line(&ic)), "ab");
+    assert_eq!(err(io::read_line(&ic)).message(), "hiccup");
+    assert_eq!(ok(io::read_line(&ic)), "cd");
+    assert_eq!(ok(io::read_line_opt(&ic)), None);
+}
+
+#[test]
+fn read_exactly_past_the_end_consumes_the_rest_and_rejects() {
+    let ic = input(b"abc");
+    assert!(io::is_end_of_file(&err(io::read_exactly(&ic, 5))));
+    assert_eq!(io::position(&ic), 3);
+    assert_eq!(ok(io::read(&ic, 4)), b"");
+}
+
+#[test]
+fn set_position_moves_within_an_of_bytes_channel() {
+    let ic = input(b"0123456789");
+    ok(io::set_position(&ic, 4));
+    assert_eq!(io::position(&ic), 4);
+    assert_eq!(ok(io::read(&ic, 3)), b"456");
+    ok(io::set_position(&ic, 1));
+    assert_eq!(ok(io::read(&ic, 2)), b"12");
+    assert_eq!(err(io::set_position(&ic, 11)).kind(), lwt::ErrorKind::Failure);
+}
+
+#[test]
+fn an_of_bytes_channel_read_to_the_end_can_be_rewound() {
+    let ic = input(b"again");
+    assert_eq!(ok(io::read_to_end(&ic)), b"again");
+    assert_eq!(io::position(&ic), 5);
+    ok(io::set_position(&ic, 2));
+    assert_eq!(ok(io::read_to_end(&ic)), b"ain");
+}
+
+#[test]
+fn atomic_with_a_failing_body_releases_the_channel_and_passes_the_error() {
+    let (oc, sent) = recording_output();
+    let e = err(io::atomic(&oc, |tmp| {
+        io::write(&tmp, "partial").bind(|()| lwt::fail_with::<()>("body failed"))
+    }));
+    assert_eq!(e.message(), "body failed");
+    assert!(!io::is_busy(&oc));
+    ok(io::write(&oc, "+after").bind({
+        let oc = oc.clone();
+        move |()| io::flush(&oc)
+    }));
+    assert_eq!(sent.borrow().concat(), b"partial+after");
+}
+
+#[test]
+fn atomic_with_a_panicking_body_releases_the_channel() {
+    let ic = input(b"line\n");
+    let e = err(io::atomic(&ic, |_tmp| -> Promise<()> { panic!("in atomic") }));
+    assert_eq!(e.kind(), lwt::ErrorKind::Panic);
+    assert!(!io::is_busy(&ic));
+    assert_eq!(ok(io::read_line(&ic)), "line");
+}
+
+#[test]
+fn flush_all_ignores_closed_and_broken_channels() {
+    let (ic1, oc1) = io::pipe().unwrap();
+    let (ic2, oc2) = io::pipe().unwrap();
+    let (ic3, oc3) = io::pipe().unwrap();
+    ok(io::close(&oc1));
+    ok(io::write(&oc2, "to nobody"));
+    drop(ic2); // the reader is gone: flushing oc2 fails with EPIPE
+    ok(io::write(&oc3, "kept"));
+    ok(io::flush_all());
+    assert_eq!(ok(io::read(&ic3, 8)), b"kept");
+    drop((ic1, oc2, oc3));
+}
+
+#[test]
+fn length_in_the_middle_of_a_file_keeps_the_read_position() {
+    let path = temp_path("len-mid");
+    let text: String = (0..100).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    std::fs::write(&path, &text).unwrap();
+    let opts = io::FileOptions {
+        buffer_size: Some(16),
+        ..io::FileOptions::default()
+    };
+    let ic = ok(opts.open(Input, &path));
+    assert_eq!(ok(io::read_exactly(&ic, 20)), &text.as_bytes()[..20]);
+    assert_eq!(ok(io::length(&ic)), 100);
+    assert_eq!(io::position(&ic), 20);
+    assert_eq!(ok(io::read_to_end(&ic)), &text.as_bytes()[20..]);
+    ok(io::close(&ic));
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn set_position_on_an_output_file_after_a_partial_flush() {
+    let path = temp_path("setpos-out");
+    let opts = io::FileOptions {
+        buffer_size: Some(16),
+        ..io::FileOptions::default()
+    };
+    let oc = ok(opts.open(Output, &path));
+    // 40 bytes through a 16-byte buffer: some flushed, some buffered.
+    let text = "0123456789".repeat(4);
+    ok(io::write(&oc, text.clone()));
+    assert_eq!(io::position(&oc), 40);
+    ok(io::set_position(&oc, 10));
+    assert_eq!(io::position(&oc), 10);
+    ok(io::write(&oc, "ABC"));
+    assert_eq!(io::position(&oc), 13);
+    ok(io::close(&oc));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        format!("0123456789ABC{}", &text[13..])
+    );
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn resize_buffer_of_an_output_channel_below_its_data_flushes_first() {
+    let (oc, sent) = recording_output();
+    ok(io::write(&oc, vec![b'r'; 100]));
+    ok(io::resize_buffer(&oc, 16));
+    assert_eq!(io::buffer_size(&oc), 16);
+    assert_eq!(sent.borrow().concat(), vec![b'r'; 100]);
+    ok(io::write(&oc, "tail").bind({
+        let oc = oc.clone();
+        move |()| io::flush(&oc)
+    }));
+    assert!(sent.borrow().concat().ends_with(b"rtail"));
+}
+
+/// The number of descriptors this process has open.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn refused_connections_leak_no_descriptor() {
+    // A port nobody listens on: bind one, note it, close it.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let before = open_fds();
+    for _ in 0..300 {
+        let called = Rc::new(RefCell::new(false));
+        let c = called.clone();
+        let e = err(io::with_connection(addr, move |_ic, _oc| {
+            *c.borrow_mut() = true;
+            lwt::resolved(())
+        }));
+        assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::ConnectionRefused);
+        assert!(!*called.borrow());
+    }
+    // Other tests run meanwhile; a leak would show as 300 more.
+    let after = open_fds();
+    assert!(after < before + 100, "{before} -> {after}");
+}
+
+#[test]
+fn a_server_on_a_busy_port_fails_with_addr_in_use_and_leaks_nothing() {
+    let server = ok(io::establish_server(any_port(), |_, _| lwt::resolved(())));
+    let addr = server.addr().clone();
+    let before = open_fds();
+    for _ in 0..300 {
+        let e = err(io::establish_server(addr.clone(), |_, _| lwt::resolved(())));
+        assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::AddrInUse);
+    }
+    let after = open_fds();
+    assert!(after < before + 100, "{before} -> {after}");
+    ok(server.shutdown());
+}
+
+#[test]
+fn shutting_down_a_server_leaves_live_connections_working() {
+    let p = io::establish_server(any_port(), |ic, oc| {
+        io::read_lines(&ic).iter_s(move |l| io::write_line(&oc, l))
+    })
+    .bind(|server| {
+        io::with_connection(server.addr().clone(), move |ic, oc| {
+            io::write_line(&oc, "before")
+                .bind({
+                    let ic = ic.clone();
+                    move |()| io::read_line(&ic)
+                })
+                .bind(move |a| server.shutdown().map(move |()| a))
+                .bind(move |a| {
+                    io::write_line(&oc, "after")
+                        .bind(move |()| io::read_line(&ic))
+                        .map(move |b| (a, b))
+                })
+        })
+    });
+    assert_eq!(ok(p), ("before".to_string(), "after".to_string()));
+}
+
+#[test]
+fn no_close_connections_survive_the_server_shutdown() {
+    let kept: Rc<RefCell<Vec<(io::InputChannel, io::OutputChannel)>>> = Rc::new(RefCell::new(Vec::new()));
+    let k = kept.clone();
+    let opts = ServerOptions {
+        no_close: true,
+        ..ServerOptions::default()
+    };
+    let (accepted, accepted_r) = lwt::wait::<()>();
+    let accepted_r = Rc::new(accepted_r);
+    let p = io::establish_server_with_client_address(any_port(), &opts, move |_, ic, oc| {
+        k.borrow_mut().push((ic, oc));
+        accepted_r.wakeup(());
+        lwt::resolved(())
+    })
+    .bind(move |server| {
+        io::open_connection(server.addr().clone())
+            .bind(move |c| accepted.map(move |()| c))
+            .bind(move |c| server.shutdown().map(move |()| c))
+    });
+    let (ic, oc) = ok(p);
+    let (sic, soc) = kept.borrow_mut().pop().unwrap();
+    ok(io::write_line(&oc, "ping"));
+    assert_eq!(ok(io::read_line(&sic)), "ping");
+    ok(io::write_line(&soc, "pong"));
+    assert_eq!(ok(io::read_line(&ic)), "pong");
+    ok(io::close(&soc).bind(move |()| io::close(&sic)));
+    assert_eq!(ok(io::read_line_opt(&ic)), None);
+    drop(oc);
+}
+
+#[test]
+fn a_write_function_that_aborts_its_channel_is_not_called_again() {
+    // Lwt checks the channel's state before every physical write.
+    let calls = Rc::new(RefCell::new(0));
+    let me: Rc<RefCell<Option<io::OutputChannel>>> = Rc::new(RefCell::new(None));
+    let (c, m) = (calls.clone(), me.clone());
+    let oc = io::Builder::new(Output)
+        .buffer_size(16)
+        .make(move |buf: Vec<u8>, _ofs, len| {
+            *c.borrow_mut() += 1;
+            if let Some(oc) = m.borrow_mut().take() {
+                drop(io::abort(&oc));
+            }
+            lwt::resolved((buf, len))
+        })
+        .unwrap();
+    *me.borrow_mut() = Some(oc.clone());
+    let e = err(io::write(&oc, vec![b'a'; 100]));
+    assert!(io::is_channel_closed(&e), "{e}");
+    assert_eq!(*calls.borrow(), 1);
+}
+
+#[test]
+fn close_during_an_atomic_block_waits_for_it_and_flushes_its_writes() {
+    let (oc, sent) = recording_output();
+    let block = io::atomic(&oc, |tmp| {
+        io::write(&tmp, "one ")
+            .bind(|()| lwt::pause())
+            .bind(move |()| io::write(&tmp, "two"))
+    });
+    let closing = io::close(&oc);
+    assert!(closing.is_pending());
+    ok(lwt::join(vec![block, closing]));
+    assert_eq!(sent.borrow().concat(), b"one two");
+}
+
+#[test]
+fn a_panicking_handler_still_gets_its_connection_closed() {
+    let errors = Rc::new(RefCell::new(0));
+    let e2 = errors.clone();
+    let previous = lwt::set_async_exception_hook(move |_| *e2.borrow_mut() += 1);
+    let p = io::establish_server(any_port(), |_ic, _oc| -> Promise<()> { panic!("handler panicked") }).bind(|server| {
+        io::with_connection(server.addr().clone(), |ic, _oc| io::read_line_opt(&ic))
+            .bind(move |l| server.shutdown().map(move |()| l))
+    });
+    let r = run(p);
+    drop(lwt::set_async_exception_hook(previous));
+    assert_eq!(r.unwrap(), None);
+    assert_eq!(*errors.borrow(), 1);
+}
+
+#[test]
+fn a_failed_auto_flush_is_not_retried_at_every_turn() {
+    // The reader is gone: every flush fails with EPIPE. Lwt's auto-flusher
+    // gives up after one try (the next operation on the channel starts a
+    // new one); it must not re-arm a pause forever, which would keep the
+    // loop spinning.
+    let (ic, oc) = io::pipe().unwrap();
+    drop(ic);
+    ok(io::write(&oc, "nobody reads this"));
+    for _ in 0..5 {
+        lwt::wakeup_paused();
+    }
+    assert_eq!(lwt::paused_count(), 0);
+    assert_eq!(io::buffered(&oc), 17);
+    let e = err(io::flush(&oc));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::BrokenPipe);
+}
+
+#[test]
+fn an_of_bytes_output_channel_does_not_auto_flush_forever() {
+    let oc = io::of_bytes(Output, vec![0; 64]);
+    ok(io::write(&oc, "kept in memory"));
+    for _ in 0..5 {
+        lwt::wakeup_paused();
+    }
+    assert_eq!(lwt::paused_count(), 0);
+    assert_eq!(io::position(&oc), 14);
+}
+
+#[test]
+fn abort_ends_a_close_that_waits_to_flush_into_a_full_pipe() {
+    let (ic, oc) = io::pipe().unwrap();
+    // More than the pipe holds: the write (and then the close) must wait.
+    let writing = io::write(&oc, vec![b'f'; 1 << 20]);
+    assert!(writing.is_pending());
+    let closing = io::close(&oc);
+    assert!(closing.is_pending());
+    let aborted = io::abort(&oc);
+    ok(aborted);
+    ok(closing);
+    assert!(io::is_channel_closed(&err(writing)));
+    assert!(io::is_closed(&oc));
+    drop(ic);
+}

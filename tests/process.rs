@@ -336,3 +336,112 @@ fn no_zombie_after_a_timeout() {
     until_no_child_is_waited_for();
     assert!(reaped(pid));
 }
+
+// ---------------------------------------------------------------------------
+// Audit: early exits, bad commands, timeouts through the piping functions
+
+#[test]
+fn pmap_with_a_program_that_exits_early_resolves_to_its_output() {
+    // `head` stops reading after 5 bytes; the rest cannot be written.
+    let p = process::pmap(Command::new("head").args(["-c", "5"]), vec![b'q'; 4 << 20]);
+    assert_eq!(ok(p), "qqqqq");
+    until_no_child_is_waited_for();
+}
+
+#[test]
+fn pmap_with_a_program_that_reads_nothing_resolves() {
+    assert_eq!(ok(process::pmap(shell("echo early"), "ignored\n")), "early\n");
+    until_no_child_is_waited_for();
+}
+
+#[test]
+fn pmap_lines_with_a_program_that_exits_early_ends_the_stream() {
+    let lines: Vec<String> = (0..200_000).map(|i| format!("line {i}")).collect();
+    let out = process::pmap_lines(Command::new("head").args(["-n", "2"]), &lwt::stream::of_list(lines));
+    assert_eq!(ok(out.to_list()), ["line 0", "line 1"]);
+    until_no_child_is_waited_for();
+}
+
+#[test]
+fn a_timeout_makes_pmap_reject_with_channel_closed_and_reaps_the_child() {
+    // The child neither reads nor exits.
+    let cmd = shell("sleep 30").timeout(Duration::from_millis(50));
+    let e = err(process::pmap(cmd, vec![b'z'; 1 << 20]));
+    assert!(io::is_channel_closed(&e), "{e}");
+    until_no_child_is_waited_for();
+}
+
+#[test]
+fn pread_line_of_a_program_without_output_is_end_of_file() {
+    assert!(io::is_end_of_file(&err(process::pread_line(shell("exit 0")))));
+}
+
+#[test]
+fn an_empty_command_is_an_error_not_a_panic() {
+    let empty: [&str; 0] = [];
+    assert!(run(process::exec(Command::from_argv("", empty))).is_err());
+    assert!(run(process::pread(Command::new(""))).is_err());
+}
+
+#[test]
+fn a_program_that_is_not_executable_is_permission_denied() {
+    let path = std::env::temp_dir().join(format!("lwt-proc-test-{}-noexec", std::process::id()));
+    std::fs::write(&path, "#!/bin/sh\necho no\n").unwrap();
+    let e = err(process::exec(Command::new(&path)));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::PermissionDenied);
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_copy_of_a_bad_descriptor_is_an_error_not_a_panic() {
+    let e = err(process::exec(Command::new("true").stdout(Redirection::FdCopy(100_000))));
+    assert!(e.to_string().contains("redirection"), "{e}");
+}
+
+#[test]
+fn close_after_the_user_closed_the_channels_gives_the_status() {
+    let p = process::open_process(Command::new("cat")).unwrap();
+    ok(io::close(p.stdin()).bind({
+        let o = p.stdout().clone();
+        move |()| io::close(&o)
+    }));
+    assert_eq!(ok(p.close()), ProcessStatus::Exited(0));
+}
+
+#[test]
+fn status_and_close_agree_when_the_child_is_killed() {
+    let p = process::open_process_in(shell("sleep 30")).unwrap();
+    p.terminate();
+    assert_eq!(ok(p.status()), ProcessStatus::Signaled(SIGKILL));
+    assert_eq!(ok(p.close()), ProcessStatus::Signaled(SIGKILL));
+    assert_eq!(p.state(), ProcessState::Exited(ProcessStatus::Signaled(SIGKILL)));
+}
+
+#[test]
+fn a_missing_working_directory_with_pipes_leaks_no_descriptor() {
+    let count = || std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+    let before = count();
+    for _ in 0..200 {
+        assert!(process::open_process_full(Command::new("true").cwd("/no/such/dir/lwt")).is_err());
+    }
+    let after = count();
+    assert!(after < before + 100, "{before} -> {after}");
+}
+
+#[test]
+fn a_timeout_interrupts_pwrite_to_a_child_that_does_not_read() {
+    let cmd = shell("sleep 30").timeout(Duration::from_millis(50));
+    let e = err(process::pwrite(cmd, vec![b'w'; 4 << 20]));
+    assert!(io::is_channel_closed(&e), "{e}");
+    until_no_child_is_waited_for();
+}
+
+#[test]
+fn writing_to_a_child_that_exited_fails_with_broken_pipe_then_close_gives_the_status() {
+    let p = process::open_process_out(shell("exit 7")).unwrap();
+    assert_eq!(ok(p.status()), ProcessStatus::Exited(7));
+    let stdin = p.stdin().clone();
+    let e = err(io::write(&stdin, vec![b'x'; 1 << 20]));
+    assert_eq!(e.io_error().unwrap().kind(), std::io::ErrorKind::BrokenPipe);
+    assert_eq!(ok(p.close()), ProcessStatus::Exited(7));
+}

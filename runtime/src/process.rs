@@ -886,7 +886,8 @@ pub fn pwrite_lines<S: AsRef<[u8]> + 'static>(cmd: Command, lines: &Stream<S>) -
 /// Pipes `data` through `cmd`: writes it to its standard input while
 /// reading its standard output, and resolves to the output (Lwt's `pmap`).
 /// Writing and reading run concurrently, so any amount of data goes
-/// through without deadlock. If writing fails the reading is canceled.
+/// through without deadlock. If writing fails the reading is canceled and
+/// the promise rejects with the writing's error.
 ///
 /// ```
 /// use lwt::process::{self, Command};
@@ -907,7 +908,9 @@ pub fn pmap(cmd: Command, data: impl AsRef<[u8]>) -> Promise<String> {
             }
         });
         writer.on_failure(move |_| r2.cancel());
-        crate::both(writer, reader).map(|((), out)| out)
+        // The writer's error, not the reader's `Canceled`, is the outcome
+        // when writing fails (Lwt waits for the sender, then the getter).
+        writer.bind(move |()| reader)
     })
 }
 

@@ -552,6 +552,8 @@ pub fn of_bytes<M: Mode>(mode: M, data: Vec<u8>) -> Channel<M> {
     if M::KIND == ModeKind::Input {
         inner.max.set(len);
     }
+    // Never auto-flushed (as in Lwt): flushing memory always fails.
+    inner.auto_flushing.set(true);
     new_channel(inner)
 }
 
@@ -937,8 +939,21 @@ fn auto_flush(main: Rc<Wrapper>) {
     }
     w.lock.set(Lock::Busy);
     // Errors are ignored here, as in Lwt: the data stays buffered and the
-    // next explicit write, flush or close reports the problem.
-    flush_total(&inner, "flush").when_done(move || unlock(&w));
+    // next explicit write, flush or close reports the problem. After a
+    // failure the auto-flusher is not started again by this unlock (it
+    // would fail again at every turn, keeping the loop spinning); the next
+    // operation on the channel starts it, as in Lwt.
+    let p = flush_total(&inner, "flush");
+    let done = p.clone();
+    p.when_done(move || {
+        if done.is_rejected() {
+            inner.auto_flushing.set(true);
+            unlock(&w);
+            inner.auto_flushing.set(false);
+        } else {
+            unlock(&w);
+        }
+    });
 }
 
 /// Runs `f` with exclusive use of the channel (Lwt's `atomic`): operations
@@ -1083,6 +1098,11 @@ fn lend(
     let i = inner.clone();
     let restore = move |buf: Option<Vec<u8>>| {
         i.lent.set(false);
+        if buf.is_none() && i.kind == ModeKind::Output {
+            // The buffered data went with the buffer: nothing is left to
+            // flush (the fresh buffer's zeros are not data).
+            i.ptr.set(0);
+        }
         let mut b = buf.unwrap_or_default();
         if b.len() != size {
             b.resize(size, 0);
@@ -1184,22 +1204,25 @@ pub(super) fn fill_step<S: 'static, T: 'static>(
     state: S,
     k: impl FnOnce(S, usize) -> Promise<T> + 'static,
 ) -> Step<S, T> {
+    let how = how(inner);
+    if let How::Memory = how {
+        // The data is all there is: the end of input, with the read
+        // pointer left where it is (for `position` and `set_position`).
+        return Step::Now(Ok(0), state);
+    }
     inner.ptr.set(0);
     inner.max.set(0);
-    match how(inner) {
-        How::Memory => Step::Now(Ok(0), state),
-        how => buffer_io(
-            inner,
-            how,
-            ModeKind::Input,
-            inner.size.get(),
-            op,
-            state,
-            k,
-            read_buffer,
-            filled,
-        ),
-    }
+    buffer_io(
+        inner,
+        how,
+        ModeKind::Input,
+        inner.size.get(),
+        op,
+        state,
+        k,
+        read_buffer,
+        filled,
+    )
 }
 
 /// The physical read (`Input`) or write (`Output`) of a refill or a flush,
@@ -1221,6 +1244,11 @@ fn buffer_io<S: 'static, T: 'static>(
     action: impl Fn(&Inner, RawFd, usize, bool) -> io::Result<(usize, bool)> + Copy + 'static,
     note: impl Fn(&Inner, usize, usize) -> Result<usize, Error> + Copy + 'static,
 ) -> Step<S, T> {
+    if inner.closed.get() {
+        // Closed by user code during the operation (a write function that
+        // aborts its channel): no more physical I/O, as in Lwt.
+        return Step::Now(Err(closed_error(inner.kind, op)), state);
+    }
     let io = match how {
         How::InPlace(fd) => {
             let dir = match kind {
@@ -1661,18 +1689,19 @@ pub fn set_position<M: Mode>(ch: &Channel<M>, pos: u64) -> Promise<()> {
                 })
             }
             ModeKind::Input => {
-                let end = inner.offset.get();
-                let start = end - (inner.max.get() as u64);
-                if pos >= start && pos <= end && !matches!(&*inner.backend.borrow(), Backend::Memory) {
-                    // Inside the buffer: just move the read pointer.
-                    inner.ptr.set((pos - start) as usize);
-                    return crate::resolved(());
-                }
                 if matches!(&*inner.backend.borrow(), Backend::Memory) {
-                    if pos as usize > inner.max.get() {
+                    // The buffer is the whole data (and `offset` is unused).
+                    if pos > inner.max.get() as u64 {
                         return crate::fail_with("lwt::io::set_position: position past the end of the data");
                     }
                     inner.ptr.set(pos as usize);
+                    return crate::resolved(());
+                }
+                let end = inner.offset.get();
+                let start = end - (inner.max.get() as u64);
+                if pos >= start && pos <= end {
+                    // Inside the buffer: just move the read pointer.
+                    inner.ptr.set((pos - start) as usize);
                     return crate::resolved(());
                 }
                 let i = inner.clone();

@@ -79,6 +79,11 @@
 //!   callbacks attached to it run just before the channel is released, not
 //!   just after. Everything else that continues after it finds the channel
 //!   released, as in Lwt.
+//! - A flush through a write function ([`make`]) or to a file lends the
+//!   buffer to that function (or to a worker thread); if it fails or is
+//!   canceled without handing the buffer back, the data that was in it is
+//!   lost and the next flush starts from an empty buffer (Lwt keeps the
+//!   data for the next flush). The failing operation reports the error.
 //! - `Marshal` (`read_value`/`write_value`), the bigarray variants,
 //!   `direct_access`, `block`, `hexdump` and the temporary files are not
 //!   provided.
