@@ -440,3 +440,22 @@ fn a_promise_awaited_by_reference_still_reads_as_fulfilled() {
         p.state()
     );
 }
+
+#[test]
+#[ignore = "bug: every poll of a pending promise adds a callback holding the waker; a long-lived promise polled again and again keeps them all"]
+fn polling_a_pending_promise_many_times_keeps_one_waker() {
+    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let waker = Waker::from(counter.clone());
+    let mut cx = Context::from_waker(&waker);
+    let (mut p, r) = wait::<u8>();
+    // A select-like loop polls the same long-lived promise at every turn.
+    for _ in 0..1000 {
+        assert!(Pin::new(&mut p).poll(&mut cx).is_pending());
+    }
+    r.wakeup(1);
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        1,
+        "each poll left a callback behind, each holding a waker"
+    );
+}
