@@ -744,3 +744,30 @@ fn canceling_a_bind_that_ended_up_waiting_on_itself_terminates() {
     q.cancel();
     assert!(q.is_pending());
 }
+
+#[test]
+fn canceling_a_wrapper_after_its_input_resolved_changes_nothing() {
+    let (p, r) = task::<u8>();
+    let w = wrap_in_cancelable(p.clone());
+    r.wakeup(4);
+    w.cancel();
+    assert_eq!((w.state(), p.state()), (State::Fulfilled(4), State::Fulfilled(4)));
+}
+
+#[test]
+fn a_resolver_of_a_task_canceled_through_a_bind_is_ignored_even_from_a_callback() {
+    let (t, r) = task::<u8>();
+    let b = t.clone().bind(|x| resolved(x + 1));
+    b.cancel();
+    assert!(t.is_canceled() && b.is_canceled());
+    // From inside a callback, `wakeup_later` only sets the state: the
+    // canceled promise must still swallow it without a panic.
+    let (trigger, fire) = wait::<()>();
+    let done = trigger.map(move |()| {
+        r.wakeup_later(9);
+        r.wakeup(9);
+    });
+    fire.wakeup(());
+    assert!(done.is_fulfilled(), "{done:?}");
+    assert!(t.is_canceled() && b.is_canceled());
+}

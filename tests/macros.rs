@@ -365,6 +365,65 @@ fn finally_waits_for_its_cleanup_promise() {
     assert_eq!(p.state(), State::Fulfilled(8));
 }
 
+#[test]
+fn try_reraises_the_very_error_with_its_catch_site_added() {
+    let original = Error::failure("unhandled");
+    let p = lwt_try!(lwt::rejected::<i32>(original.clone()) catch {
+        e if e.is_timeout() => resolved(0),
+    });
+    let e = p.error().expect("re-raised");
+    assert!(e.same(&original), "the re-raised error is the one that came in");
+    assert_eq!(e.sites().len(), original.sites().len() + 1);
+    assert!(e.sites().last().is_some_and(|(file, _)| file.ends_with("macros.rs")));
+}
+
+#[test]
+fn a_failing_handler_rejects_once_the_finally_ran() {
+    let l = log();
+    let (lh, lf) = (l.clone(), l.clone());
+    let p = lwt_try!(fail_with::<i32>("first")
+        catch { _ => { note(&lh, "handler"); fail_with("from the handler") } }
+        finally { note(&lf, "finally"); resolved(()) });
+    assert_eq!(p.error().map(|e| e.message()), Some("from the handler".to_owned()));
+    assert_eq!(entries(&l), ["handler", "finally"]);
+}
+
+#[test]
+fn a_panicking_handler_still_runs_the_finally() {
+    fn boom() -> Promise<i32> {
+        panic!("in the handler")
+    }
+    let ran = Rc::new(Cell::new(false));
+    let r2 = ran.clone();
+    let p = lwt_try!(fail_with::<i32>("first")
+        catch { _ => boom() }
+        finally { r2.set(true); resolved(()) });
+    assert!(ran.get());
+    let e = p.error().expect("rejected");
+    assert_eq!(e.kind(), ErrorKind::Panic);
+    assert!(e.message().contains("in the handler"));
+}
+
+#[test]
+fn a_failing_finally_replaces_the_handlers_value() {
+    let p = lwt_try!(fail_with::<i32>("first")
+        catch { _ => resolved(1) }
+        finally { fail_with("cleanup failed") });
+    assert_eq!(p.error().map(|e| e.message()), Some("cleanup failed".to_owned()));
+}
+
+#[test]
+fn a_canceled_try_with_finally_runs_the_on_cancel_of_its_result() {
+    let (p, _r) = task::<i32>();
+    let out = lwt_try!(p finally { resolved(()) });
+    let seen = Rc::new(Cell::new(false));
+    let s2 = seen.clone();
+    out.on_cancel(move || s2.set(true));
+    out.cancel();
+    assert!(out.is_canceled());
+    assert!(seen.get(), "the result ended canceled: its on_cancel runs");
+}
+
 // ---- lwt_if! ----
 
 #[test]
@@ -491,6 +550,18 @@ fn while_reevaluates_its_condition_after_each_body() {
 fn while_with_a_false_condition_runs_no_step() {
     let p = lwt_while!(false { fail_with("never") });
     assert_eq!(p.state(), State::Fulfilled(()));
+}
+
+#[test]
+fn while_stops_at_a_rejected_body() {
+    let steps = Rc::new(Cell::new(0));
+    let s2 = steps.clone();
+    let p = lwt_while!(s2.get() < 10 {
+        s2.set(s2.get() + 1);
+        if s2.get() == 3 { fail_with("third") } else { resolved(()) }
+    });
+    assert_eq!(p.error().map(|e| e.message()), Some("third".to_owned()));
+    assert_eq!(steps.get(), 3);
 }
 
 const MILLION: u64 = 1_000_000;

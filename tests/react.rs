@@ -2226,3 +2226,961 @@ fn setting_a_source_while_a_derived_value_is_borrowed_is_reported_not_undefined(
     set.set(5);
     assert_eq!(doubled.value(), 10);
 }
+
+// ---------------------------------------------------------------------------
+// Scenarios of React's own test suite (dbuenzli/react, test/test.ml): the
+// same inputs and expected outputs, including the nodes made *during* a step
+// ("dyn") and the nodes read through a long chain of identities ("high").
+// ---------------------------------------------------------------------------
+
+type Bin = Rc<RefCell<Vec<Box<dyn std::any::Any>>>>;
+
+fn bin() -> Bin {
+    Rc::new(RefCell::new(Vec::new()))
+}
+
+/// Records the occurrences of `ev` into `log`; the recorder goes into `keep`.
+fn occs_into<T: Clone + 'static>(ev: &Event<T>, log: &Log<T>, keep: &Bin) {
+    let l = log.clone();
+    keep.borrow_mut()
+        .push(Box::new(ev.map(move |x| l.borrow_mut().push(x.clone()))));
+}
+
+/// Records the values `s` goes through, its value at creation included.
+fn vals_into<T: Clone + 'static>(s: &Signal<T>, log: &Log<T>, keep: &Bin) {
+    let l = log.clone();
+    keep.borrow_mut()
+        .push(Box::new(s.map(move |x| l.borrow_mut().push(x.clone()))));
+}
+
+fn log<T>() -> Log<T> {
+    Rc::new(RefCell::new(Vec::new()))
+}
+
+/// `e` read through eight identity maps: a node of a much higher rank.
+fn high_e<T: Clone + 'static>(e: &Event<T>) -> Event<T> {
+    (0..8).fold(e.clone(), |e, _| e.map(T::clone))
+}
+
+fn high_s<T: Clone + PartialEq + 'static>(s: &Signal<T>) -> Signal<T> {
+    (0..8).fold(s.clone(), |s, _| s.map(T::clone))
+}
+
+#[test]
+fn react_suite_once_and_drop_once_made_in_a_step_count_that_occurrence() {
+    let (w, send) = e::create::<i32>();
+    let keep = bin();
+    let (x, y, dx, dy) = (log(), log(), log(), log());
+    occs_into(&w.once(), &x, &keep);
+    occs_into(&w.drop_once(), &y, &keep);
+    let (w2, k2, dx2, dy2) = (w.clone(), keep.clone(), dx.clone(), dy.clone());
+    let _dyn = w.map(move |v| {
+        if *v == 1 {
+            occs_into(&w2.once(), &dx2, &k2);
+            occs_into(&w2.drop_once(), &dy2, &k2);
+        }
+    });
+    for v in [0, 1, 2, 3] {
+        send.send(v);
+    }
+    assert_eq!((x.borrow().clone(), y.borrow().clone()), (vec![0], vec![1, 2, 3]));
+    assert_eq!((dx.borrow().clone(), dy.borrow().clone()), (vec![1], vec![2, 3]));
+}
+
+#[test]
+fn react_suite_event_app_made_in_a_step() {
+    let (w, send) = e::create::<i32>();
+    let keep = bin();
+    let x = w.map(|w| {
+        let w = *w;
+        move |y: &i32| w + y
+    });
+    let y = w.drop_once();
+    let (z, dz) = (log(), log());
+    occs_into(&e::app(&x, &y), &z, &keep);
+    let (w2, y2, k2, dz2) = (w.clone(), y.clone(), keep.clone(), dz.clone());
+    let _dyn = w.map(move |v| {
+        if *v == 1 {
+            let dx = w2
+                .map(|w| {
+                    let w = *w;
+                    move |y: &i32| w + y
+                })
+                .drop_once();
+            occs_into(&e::app(&dx, &y2), &dz2, &k2);
+        }
+    });
+    for v in [0, 1, 2, 3] {
+        send.send(v);
+    }
+    assert_eq!(*z.borrow(), vec![2, 4, 6]);
+    assert_eq!(*dz.borrow(), vec![4, 6]);
+}
+
+#[test]
+fn react_suite_event_diff_and_changes_made_in_a_step() {
+    let (x, send) = e::create::<i32>();
+    let keep = bin();
+    let z = x.changes();
+    let (y, zl, dy, dz) = (log(), log(), log(), log());
+    occs_into(&x.diff(|a, b| a - b), &y, &keep);
+    occs_into(&z, &zl, &keep);
+    let (x2, z2, k2, dy2, dz2) = (x.clone(), z.clone(), keep.clone(), dy.clone(), dz.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 2 {
+            occs_into(&x2.diff(|a, b| a - b), &dy2, &k2);
+            occs_into(&z2.changes(), &dz2, &k2);
+        }
+    });
+    for v in [1, 1, 2, 3, 3] {
+        send.send(v);
+    }
+    assert_eq!(
+        (y.borrow().clone(), zl.borrow().clone()),
+        (vec![0, 1, 1, 0], vec![1, 2, 3])
+    );
+    assert_eq!((dy.borrow().clone(), dz.borrow().clone()), (vec![1, 0], vec![2, 3]));
+}
+
+#[test]
+fn react_suite_event_dismiss_made_in_a_step() {
+    let (x, send) = e::create::<i32>();
+    let keep = bin();
+    let y = x.filter(|v| v % 2 == 0);
+    let (z, dz) = (log(), log());
+    occs_into(&x.dismiss(&y), &z, &keep);
+    let (x2, y2, k2, dz2) = (x.clone(), y.clone(), keep.clone(), dz.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 2 {
+            occs_into(&x2.dismiss(&y2), &dz2, &k2);
+        }
+    });
+    for v in 0..=5 {
+        send.send(v);
+    }
+    assert_eq!((z.borrow().clone(), dz.borrow().clone()), (vec![1, 3, 5], vec![3, 5]));
+}
+
+#[test]
+fn react_suite_event_on_made_in_a_step_and_of_high_rank() {
+    let (e, send) = e::create::<i32>();
+    let keep = bin();
+    let s = s::hold(0, &e);
+    let c = s.map(|x| x % 2 == 0);
+    let (w, dw, dhw) = (log(), log(), log());
+    occs_into(&e.on(&c), &w, &keep);
+    let (e2, c2, k2, dw2, dhw2) = (e.clone(), c.clone(), keep.clone(), dw.clone(), dhw.clone());
+    let _dyn = e.map(move |v| {
+        if *v == 2 {
+            occs_into(&e2.on(&c2), &dw2, &k2);
+            occs_into(&high_e(&e2).on(&high_s(&c2)), &dhw2, &k2);
+        }
+    });
+    for v in [1, 3, 1, 2, 4, 4, 6, 1, 3, 4] {
+        send.send(v);
+    }
+    let want = vec![2, 4, 4, 6, 4];
+    assert_eq!(*w.borrow(), want);
+    assert_eq!(*dw.borrow(), want);
+    assert_eq!(*dhw.borrow(), want);
+}
+
+#[test]
+fn react_suite_until_made_in_the_step_its_condition_occurs() {
+    let (x, send) = e::create::<i32>();
+    let keep = bin();
+    let stop = x.filter(|v| *v == 3);
+    let (el, de, de2) = (log(), log(), log());
+    occs_into(&x.until(&stop), &el, &keep);
+    let (x2, stop2, k2, d1, d2) = (x.clone(), stop.clone(), keep.clone(), de.clone(), de2.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 3 {
+            occs_into(&x2.until(&stop2), &d1, &k2);
+            occs_into(&x2.until(&x2.filter(|v| *v == 5)), &d2, &k2);
+        }
+    });
+    for v in 1..=5 {
+        send.send(v);
+    }
+    assert_eq!(*el.borrow(), vec![1, 2]);
+    assert_eq!(*de.borrow(), Vec::<i32>::new());
+    assert_eq!(*de2.borrow(), vec![3, 4]);
+}
+
+type IntFn = fn(&i32) -> i32;
+type BoxFn = Box<dyn Fn(&i32) -> i32>;
+
+#[test]
+fn react_suite_event_accum_made_in_a_step() {
+    let (f, send) = e::create::<IntFn>();
+    let keep = bin();
+    let (a, da) = (log(), log());
+    occs_into(&e::accum(&f, 0), &a, &keep);
+    let (f2, k2, da2) = (f.clone(), keep.clone(), da.clone());
+    let mut count = 0;
+    let _dyn = f.map(move |_| {
+        count += 1;
+        if count == 2 {
+            occs_into(&e::accum(&f2, 0), &da2, &k2);
+        }
+    });
+    send.send(|x| x + 2);
+    send.send(|x| 1 - x);
+    send.send(|x| x * 2);
+    assert_eq!((a.borrow().clone(), da.borrow().clone()), (vec![2, -1, -2], vec![1, 2]));
+}
+
+#[test]
+fn react_suite_event_fold_made_in_a_step() {
+    let (x, send) = e::create::<i32>();
+    let keep = bin();
+    let (c, dc) = (log(), log());
+    occs_into(&x.fold(0, |a, v| a + v), &c, &keep);
+    let (x2, k2, dc2) = (x.clone(), keep.clone(), dc.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 2 {
+            occs_into(&x2.fold(0, |a, v| a + v), &dc2, &k2);
+        }
+    });
+    for v in 1..=4 {
+        send.send(v);
+    }
+    assert_eq!(
+        (c.borrow().clone(), dc.borrow().clone()),
+        (vec![1, 3, 6, 10], vec![2, 5, 9])
+    );
+}
+
+#[test]
+fn react_suite_select_prefers_the_leftmost_and_works_when_made_in_a_step() {
+    #[derive(Clone, Debug, PartialEq)]
+    enum T {
+        Int(i32),
+        Bool(bool),
+    }
+    let (w, send_w) = e::create::<i32>();
+    let (x, send_x) = e::create::<bool>();
+    let keep = bin();
+    let y = w.map(|v| v + 1);
+    let z = y.map(|v| v + 1);
+    let (t, sy, sz, d) = (log(), log(), log(), log());
+    occs_into(&e::select([w.map(|v| T::Int(*v)), x.map(|v| T::Bool(*v))]), &t, &keep);
+    occs_into(&e::select([&y, &z]), &sy, &keep);
+    occs_into(&e::select([&z, &y]), &sz, &keep);
+    let (w2, y2, z2, k2, d2) = (w.clone(), y.clone(), z.clone(), keep.clone(), d.clone());
+    let _dyn = w.map(move |v| {
+        if *v == 2 {
+            occs_into(&e::select([&y2, &w2, &z2]), &d2, &k2);
+        }
+    });
+    send_w.send(0);
+    send_x.send(false);
+    for v in 1..=3 {
+        send_w.send(v);
+    }
+    assert_eq!(
+        *t.borrow(),
+        vec![T::Int(0), T::Bool(false), T::Int(1), T::Int(2), T::Int(3)]
+    );
+    assert_eq!(
+        (sy.borrow().clone(), sz.borrow().clone()),
+        (vec![1, 2, 3, 4], vec![2, 3, 4, 5])
+    );
+    assert_eq!(*d.borrow(), vec![3, 4]);
+}
+
+#[test]
+fn react_suite_event_merge_made_in_a_step() {
+    let (w, send_w) = e::create::<i32>();
+    let (x, send_x) = e::create::<i32>();
+    let keep = bin();
+    let y = w.map(|v| v + 1);
+    let cons = |mut acc: Vec<i32>, v: &i32| {
+        acc.insert(0, *v);
+        acc
+    };
+    let (z, dz) = (log(), log());
+    occs_into(&e::merge(cons, Vec::new(), [&w, &x, &y]), &z, &keep);
+    let (w2, x2, y2, k2, dz2) = (w.clone(), x.clone(), y.clone(), keep.clone(), dz.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 4 {
+            occs_into(&e::merge(cons, Vec::new(), [&y2, &x2, &w2]), &dz2, &k2);
+        }
+    });
+    send_w.send(1);
+    send_x.send(4);
+    send_w.send(2);
+    assert_eq!(*z.borrow(), vec![vec![2, 1], vec![4], vec![3, 2]]);
+    assert_eq!(*dz.borrow(), vec![vec![4], vec![2, 3]]);
+}
+
+#[test]
+fn react_suite_event_switch_made_in_a_step_and_of_high_rank() {
+    let (x, send) = e::create::<i32>();
+    let keep = bin();
+    let switcher = |x: &Event<i32>, e: &Event<i32>| {
+        let e = e.clone();
+        x.filter_map(move |v| {
+            let v = *v;
+            if v % 3 == 0 {
+                Some(e.map(move |y| y * v))
+            } else {
+                None
+            }
+        })
+    };
+    let (s1, hs, ds, dhs) = (log(), log(), log(), log());
+    occs_into(&x.switch(&switcher(&x, &x)), &s1, &keep);
+    occs_into(&x.switch(&switcher(&x, &high_e(&x))), &hs, &keep);
+    let (x2, k2, ds2, dhs2) = (x.clone(), keep.clone(), ds.clone(), dhs.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 3 {
+            occs_into(&x2.switch(&switcher(&x2, &x2)), &ds2, &k2);
+            occs_into(&x2.switch(&switcher(&x2, &high_e(&x2))), &dhs2, &k2);
+        }
+    });
+    for v in 1..=9 {
+        send.send(v);
+    }
+    let all = vec![1, 2, 9, 12, 15, 36, 42, 48, 81];
+    assert_eq!((s1.borrow().clone(), hs.borrow().clone()), (all.clone(), all));
+    let later = vec![9, 12, 15, 36, 42, 48, 81];
+    assert_eq!((ds.borrow().clone(), dhs.borrow().clone()), (later.clone(), later));
+}
+
+#[test]
+fn react_suite_event_fix_switching_between_two_stamps() {
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum C {
+        C1,
+        C2,
+    }
+    let (x, send) = e::create::<i32>();
+    let keep = bin();
+    let lp = |x: &Event<i32>| {
+        let x = x.clone();
+        e::fix(move |result: &Event<C>| {
+            let x2 = x.clone();
+            let sw = result.map(move |c| match c {
+                C::C1 => x2.stamp(C::C2),
+                C::C2 => x2.stamp(C::C1),
+            });
+            let switcher = x.stamp(C::C2).switch(&sw);
+            (switcher.clone(), switcher)
+        })
+    };
+    let (l, dl) = (log(), log());
+    occs_into(&lp(&x), &l, &keep);
+    let (x2, k2, dl2) = (x.clone(), keep.clone(), dl.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 2 {
+            occs_into(&lp(&x2), &dl2, &k2);
+        }
+    });
+    for v in 1..=3 {
+        send.send(v);
+    }
+    assert_eq!(*l.borrow(), vec![C::C2, C::C1, C::C2]);
+    assert_eq!(*dl.borrow(), vec![C::C2, C::C1]);
+}
+
+#[test]
+#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
+fn react_suite_hold_made_in_a_step_and_of_high_rank() {
+    let (e, send) = e::create::<i32>();
+    let (e2, send2) = e::create::<i32>();
+    let keep = bin();
+    let he = high_e(&e);
+    let s = s::hold(1, &e);
+    let (sl, ds, dhs, ds2) = (log(), log(), log(), log());
+    vals_into(&s, &sl, &keep);
+    let (ec, e2c, k2) = (e.clone(), e2.clone(), keep.clone());
+    let (l1, l2, l3) = (ds.clone(), dhs.clone(), ds2.clone());
+    let _dyn = s.map(move |v| {
+        if *v == 3 {
+            vals_into(&s::hold(42, &ec), &l1, &k2);
+            vals_into(&s::hold(44, &he), &l2, &k2);
+            vals_into(&s::hold(128, &e2c), &l3, &k2);
+        }
+    });
+    for v in [1, 1, 1, 1, 2, 2, 2, 3, 3, 3] {
+        send.send(v);
+    }
+    for v in [2, 4] {
+        send2.send(v);
+    }
+    for v in [4, 4, 4] {
+        send.send(v);
+    }
+    assert_eq!(*sl.borrow(), vec![1, 2, 3, 4]);
+    assert_eq!(*ds.borrow(), vec![3, 4], "the initial value is unused");
+    assert_eq!(
+        *dhs.borrow(),
+        vec![3, 4],
+        "the initial value is unused, even below a high rank"
+    );
+    assert_eq!(*ds2.borrow(), vec![128, 2, 4]);
+}
+
+#[test]
+fn react_suite_signal_app_made_in_a_step_and_of_high_rank() {
+    let (x, set_x) = s::create(0);
+    let (y, set_y) = s::create(0);
+    let keep = bin();
+    let fl = |x: &Signal<i32>, y: &Signal<i32>| {
+        let curried = x.map_eq(
+            |_: &Rc<dyn Fn(&i32) -> i32>, _: &Rc<dyn Fn(&i32) -> i32>| false,
+            |a: &i32| {
+                let a = *a;
+                Rc::new(move |b: &i32| a + b) as Rc<dyn Fn(&i32) -> i32>
+            },
+        );
+        let boxed = curried.map_eq(
+            |_: &BoxFn, _: &BoxFn| false,
+            |f| {
+                let f = f.clone();
+                Box::new(move |b: &i32| f(b)) as BoxFn
+            },
+        );
+        s::app(&boxed, y)
+    };
+    let (z, dz, dhz) = (log(), log(), log());
+    vals_into(&fl(&x, &y), &z, &keep);
+    let (x2, y2, k2, dz2, dhz2) = (x.clone(), y.clone(), keep.clone(), dz.clone(), dhz.clone());
+    let _dyn = y.map(move |v| {
+        if *v == 2 {
+            vals_into(&fl(&x2, &y2), &dz2, &k2);
+            vals_into(&fl(&high_s(&x2), &high_s(&y2)), &dhz2, &k2);
+        }
+    });
+    set_x.set(1);
+    set_y.set(2);
+    set_x.set(1);
+    set_y.set(3);
+    assert_eq!(*z.borrow(), vec![0, 1, 3, 4]);
+    assert_eq!(*dz.borrow(), vec![3, 4]);
+    assert_eq!(*dhz.borrow(), vec![3, 4]);
+}
+
+#[test]
+fn react_suite_signal_filter_and_filter_map_made_in_a_step() {
+    let even = |x: &i32| x % 2 == 0;
+    let odd = |x: &i32| x % 2 != 0;
+    let meven = |x: &i32| if x % 2 == 0 { Some(x * 2) } else { None };
+    let modd = |x: &i32| if x % 2 != 0 { Some(x * 2) } else { None };
+    let (x, set) = s::create(1);
+    let keep = bin();
+    let logs: Vec<Log<i32>> = (0..10).map(|_| log()).collect();
+    vals_into(&x.map(|v| v * 2), &logs[0], &keep);
+    vals_into(&x.filter(even, 56), &logs[1], &keep);
+    vals_into(&x.filter(odd, 56), &logs[2], &keep);
+    vals_into(&x.filter_map(meven, 7), &logs[3], &keep);
+    vals_into(&x.filter_map(modd, 7), &logs[4], &keep);
+    let (x2, k2, l2) = (x.clone(), keep.clone(), logs.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 3 {
+            let hx = high_s(&x2);
+            vals_into(&hx.map(|v| v * 2), &l2[5], &k2);
+            vals_into(&hx.filter(even, 56), &l2[6], &k2);
+            vals_into(&hx.filter(odd, 56), &l2[7], &k2);
+            vals_into(&hx.filter_map(meven, 7), &l2[8], &k2);
+            vals_into(&hx.filter_map(modd, 7), &l2[9], &k2);
+        }
+    });
+    for v in [1, 2, 3, 4, 4, 5, 5] {
+        set.set(v);
+    }
+    let got: Vec<Vec<i32>> = logs.iter().map(|l| l.borrow().clone()).collect();
+    assert_eq!(
+        got,
+        vec![
+            vec![2, 4, 6, 8, 10],
+            vec![56, 2, 4],
+            vec![1, 3, 5],
+            vec![7, 4, 8],
+            vec![2, 6, 10],
+            // Made when x became 3, reading x through a high rank.
+            vec![6, 8, 10],
+            vec![56, 4],
+            vec![3, 5],
+            vec![7, 8],
+            vec![6, 10],
+        ]
+    );
+}
+
+#[test]
+fn react_suite_signal_diff_and_changes_made_in_a_step_and_of_high_rank() {
+    let (e, send) = e::create::<i32>();
+    let keep = bin();
+    let s = s::hold(1, &e);
+    let (d, c, dd, dhd, dc, dhc) = (log(), log(), log(), log(), log(), log());
+    occs_into(&s.diff(|a, b| a - b), &d, &keep);
+    occs_into(&s.changes(), &c, &keep);
+    let (s2, k2) = (s.clone(), keep.clone());
+    let (l1, l2, l3, l4) = (dd.clone(), dhd.clone(), dc.clone(), dhc.clone());
+    let _dyn = s.map(move |v| {
+        if *v == 3 {
+            occs_into(&s2.diff(|a, b| a - b), &l1, &k2);
+            occs_into(&high_s(&s2).diff(|a, b| a - b), &l2, &k2);
+            occs_into(&s2.changes(), &l3, &k2);
+            occs_into(&high_s(&s2).changes(), &l4, &k2);
+        }
+    });
+    for v in [1, 1, 3, 3, 4, 4] {
+        send.send(v);
+    }
+    assert_eq!((d.borrow().clone(), c.borrow().clone()), (vec![2, 1], vec![3, 4]));
+    assert_eq!((dd.borrow().clone(), dhd.borrow().clone()), (vec![1], vec![1]));
+    assert_eq!((dc.borrow().clone(), dhc.borrow().clone()), (vec![4], vec![4]));
+}
+
+#[test]
+fn react_suite_sample_made_in_a_step_and_of_high_rank() {
+    let (e, send) = e::create::<i32>();
+    let keep = bin();
+    let s = s::hold(0, &e);
+    let pair = |a: &i32, b: &i32| (*a, *b);
+    let (sam, dsam, dhsam) = (log(), log(), log());
+    occs_into(&s::sample(pair, &e.filter(|x| x % 2 == 0), &s), &sam, &keep);
+    let (e2, s2, k2, l1, l2) = (e.clone(), s.clone(), keep.clone(), dsam.clone(), dhsam.clone());
+    let _dyn = s.map(move |v| {
+        if *v == 2 {
+            occs_into(&s::sample(pair, &e2.filter(|x| x % 2 == 0), &s2), &l1, &k2);
+            occs_into(
+                &s::sample(pair, &high_e(&e2.filter(|x| x % 2 == 0)), &high_s(&s2)),
+                &l2,
+                &k2,
+            );
+        }
+    });
+    for v in [1, 1, 2, 2, 3, 3, 4, 4] {
+        send.send(v);
+    }
+    let want = vec![(2, 2), (2, 2), (4, 4), (4, 4)];
+    assert_eq!(*sam.borrow(), want);
+    assert_eq!(*dsam.borrow(), want);
+    assert_eq!(*dhsam.borrow(), want);
+}
+
+#[test]
+fn react_suite_signal_on_made_in_a_step_and_of_high_rank() {
+    let (s, set) = s::create(0);
+    let keep = bin();
+    let ce = s.map(|x| x % 2 == 0);
+    let co = s.map(|x| x % 2 != 0);
+    let logs: Vec<Log<i32>> = (0..6).map(|_| log()).collect();
+    vals_into(&s.on(&ce, 42), &logs[0], &keep);
+    vals_into(&s.on(&co, 56), &logs[1], &keep);
+    let (s2, ce2, co2, k2, l2) = (s.clone(), ce.clone(), co.clone(), keep.clone(), logs.clone());
+    let _dyn = s.map(move |v| {
+        if *v == 6 {
+            vals_into(&s2.on(&ce2, 42), &l2[2], &k2);
+            vals_into(&high_s(&s2).on(&ce2, 42), &l2[3], &k2);
+            vals_into(&s2.on(&co2, 56), &l2[4], &k2);
+            vals_into(&high_s(&s2).on(&co2, 56), &l2[5], &k2);
+        }
+    });
+    for v in [1, 3, 1, 2, 4, 4, 6, 1, 3, 4] {
+        set.set(v);
+    }
+    let got: Vec<Vec<i32>> = logs.iter().map(|l| l.borrow().clone()).collect();
+    assert_eq!(
+        got,
+        vec![
+            vec![0, 2, 4, 6, 4],
+            vec![56, 1, 3, 1, 3],
+            vec![6, 4],
+            vec![6, 4],
+            vec![56, 1, 3],
+            vec![56, 1, 3],
+        ]
+    );
+}
+
+#[test]
+fn react_suite_signal_dismiss_made_in_a_step_its_condition_occurs_starts_at_init() {
+    let (x, send) = e::create::<i32>();
+    let keep = bin();
+    let y = x.filter(|v| v % 2 == 0);
+    let (z, dz) = (log(), log());
+    vals_into(&s::hold(44, &x).dismiss(&y, 4), &z, &keep);
+    let (x2, y2, k2, dz2) = (x.clone(), y.clone(), keep.clone(), dz.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 2 {
+            vals_into(&s::hold(44, &x2).dismiss(&y2, 4), &dz2, &k2);
+        }
+    });
+    for v in 0..=5 {
+        send.send(v);
+    }
+    assert_eq!(
+        (z.borrow().clone(), dz.borrow().clone()),
+        (vec![44, 1, 3, 5], vec![4, 3, 5])
+    );
+}
+
+#[test]
+#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
+fn react_suite_signal_accum_and_fold_made_in_a_step_and_of_high_rank() {
+    let (f, send_f) = e::create::<IntFn>();
+    let keep = bin();
+    let (a, da, dha) = (log(), log(), log());
+    vals_into(&s::accum(&f, 0), &a, &keep);
+    let (f2, k2, l1, l2) = (f.clone(), keep.clone(), da.clone(), dha.clone());
+    let mut count = 0;
+    let _dyn = f.map(move |_| {
+        count += 1;
+        if count == 2 {
+            vals_into(&s::accum(&f2, 3), &l1, &k2);
+            vals_into(&s::accum(&high_e(&f2), 3), &l2, &k2);
+        }
+    });
+    send_f.send(|x| x + 2);
+    send_f.send(|x| 1 - x);
+    send_f.send(|x| x * 2);
+    assert_eq!(*a.borrow(), vec![0, 2, -1, -2]);
+    assert_eq!(*da.borrow(), vec![-2, -4]);
+    assert_eq!(*dha.borrow(), vec![-2, -4]);
+
+    let (x, send) = e::create::<i32>();
+    let (c, dc, dhc) = (log(), log(), log());
+    vals_into(&s::fold(|a, v| a + v, 0, &x), &c, &keep);
+    let (x2, k3, l3, l4) = (x.clone(), keep.clone(), dc.clone(), dhc.clone());
+    let _dyn2 = x.map(move |v| {
+        if *v == 2 {
+            vals_into(&s::fold(|a, v| a + v, 2, &x2), &l3, &k3);
+            vals_into(&s::fold(|a, v| a + v, 2, &high_e(&x2)), &l4, &k3);
+        }
+    });
+    for v in 1..=4 {
+        send.send(v);
+    }
+    assert_eq!(*c.borrow(), vec![0, 1, 3, 6, 10]);
+    assert_eq!(
+        (dc.borrow().clone(), dhc.borrow().clone()),
+        (vec![4, 7, 11], vec![4, 7, 11])
+    );
+}
+
+#[test]
+fn react_suite_signal_merge_made_in_a_step_and_of_high_rank() {
+    let (w, set_w) = s::create(0);
+    let (x, set_x) = s::create(1);
+    let keep = bin();
+    let y = w.map(|v| v + 1);
+    let cons = |mut acc: Vec<i32>, v: &i32| {
+        acc.push(*v);
+        acc
+    };
+    let (z, dz, dhz) = (log(), log(), log());
+    vals_into(&s::merge(cons, Vec::new(), [&w, &x, &y]), &z, &keep);
+    let (w2, x2, y2, k2, l1, l2) = (w.clone(), x.clone(), y.clone(), keep.clone(), dz.clone(), dhz.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 4 {
+            vals_into(&s::merge(cons, Vec::new(), [&w2, &x2, &y2]), &l1, &k2);
+            let two = s::const_(2);
+            vals_into(&s::merge(cons, Vec::new(), [&high_s(&w2), &x2, &y2, &two]), &l2, &k2);
+        }
+    });
+    set_w.set(1);
+    set_x.set(4);
+    set_w.set(2);
+    set_w.set(2);
+    assert_eq!(
+        *z.borrow(),
+        vec![vec![0, 1, 1], vec![1, 1, 2], vec![1, 4, 2], vec![2, 4, 3]]
+    );
+    assert_eq!(*dz.borrow(), vec![vec![1, 4, 2], vec![2, 4, 3]]);
+    assert_eq!(*dhz.borrow(), vec![vec![1, 4, 2, 2], vec![2, 4, 3, 2]]);
+}
+
+#[test]
+fn react_suite_signal_switch_made_in_a_step_and_of_high_rank() {
+    let (s, set) = s::create(0);
+    let keep = bin();
+    let switcher = |s: &Signal<i32>| {
+        let s2 = s.clone();
+        s.filter_map_eq(
+            Signal::eq,
+            move |v| {
+                let v = *v;
+                if v % 3 == 0 && v != 0 {
+                    Some(s2.map(move |x| x * v))
+                } else {
+                    None
+                }
+            },
+            s.clone(),
+        )
+    };
+    let (sw, hsw, dsw, dhsw) = (log(), log(), log(), log());
+    vals_into(&s::switch(&switcher(&s)), &sw, &keep);
+    vals_into(&s::switch(&switcher(&high_s(&s))), &hsw, &keep);
+    let (s2, k2, l1, l2) = (s.clone(), keep.clone(), dsw.clone(), dhsw.clone());
+    let _dyn = s.map(move |v| {
+        if *v == 3 {
+            vals_into(&s::switch(&switcher(&s2)), &l1, &k2);
+            vals_into(&s::switch(&switcher(&high_s(&s2))), &l2, &k2);
+        }
+    });
+    for v in [1, 1, 2, 2, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9] {
+        set.set(v);
+    }
+    let all = vec![0, 1, 2, 9, 12, 15, 36, 42, 48, 81];
+    assert_eq!((sw.borrow().clone(), hsw.borrow().clone()), (all.clone(), all));
+    let later = vec![9, 12, 15, 36, 42, 48, 81];
+    assert_eq!((dsw.borrow().clone(), dhsw.borrow().clone()), (later.clone(), later));
+}
+
+#[test]
+fn react_suite_signal_switch_over_constants_made_in_a_step() {
+    let (s, set) = s::create(0);
+    let keep = bin();
+    let switch = s.map_eq(Signal::eq, |x| s::const_(*x));
+    let (sw, dsw) = (log(), log());
+    vals_into(&s::switch(&switch), &sw, &keep);
+    let (sc, k2, l1) = (switch.clone(), keep.clone(), dsw.clone());
+    let _dyn = s.map(move |v| {
+        if *v == 2 {
+            vals_into(&s::switch(&sc), &l1, &k2);
+        }
+    });
+    for v in 0..=3 {
+        set.set(v);
+    }
+    assert_eq!(
+        (sw.borrow().clone(), dsw.borrow().clone()),
+        (vec![0, 1, 2, 3], vec![2, 3])
+    );
+}
+
+#[test]
+#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
+fn react_suite_signal_switch_to_a_signal_made_by_the_switching_function() {
+    // The inner signals are made while the outer one updates, reading `x`
+    // directly (switch1) or through a high rank (switch2).
+    for high in [false, true] {
+        let (x, set) = s::create(0);
+        let hx = high_s(&x);
+        let keep = bin();
+        let inner: Vec<Log<i32>> = (0..3).map(|_| log()).collect();
+        let made = Rc::new(Cell::new(0));
+        let (k2, l2, m2) = (keep.clone(), inner.clone(), made.clone());
+        let src = if high { hx.clone() } else { x.clone() };
+        let change = move |v: &i32| {
+            let v = *v;
+            if v % 3 == 0 && v != 0 {
+                let d = src.map(move |x| v * x);
+                vals_into(&d, &l2[m2.get()], &k2);
+                m2.set(m2.get() + 1);
+                Some(d)
+            } else {
+                None
+            }
+        };
+        let sw = s::switch(&x.filter_map_eq(Signal::eq, change, x.clone()));
+        let outer = log();
+        vals_into(&sw, &outer, &keep);
+        for v in [1, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9] {
+            set.set(v);
+        }
+        assert_eq!(
+            *outer.borrow(),
+            vec![0, 1, 2, 9, 12, 15, 36, 42, 48, 81],
+            "high: {high}"
+        );
+        let got: Vec<Vec<i32>> = inner.iter().map(|l| l.borrow().clone()).collect();
+        assert_eq!(
+            got,
+            vec![vec![9, 12, 15, 18, 21, 24, 27], vec![36, 42, 48, 54], vec![81]],
+            "high: {high}"
+        );
+    }
+}
+
+#[test]
+fn react_suite_signal_switch_to_a_signal_of_another_primitive() {
+    // switch3 / switch4: the inner signals read `y`, not the switching `x`.
+    for high in [false, true] {
+        let (x, set_x) = s::create(0);
+        let (y, set_y) = s::create(0);
+        let keep = bin();
+        let inner: Vec<Log<i32>> = (0..3).map(|_| log()).collect();
+        let made = Rc::new(Cell::new(0));
+        let (k2, l2, m2, y2) = (keep.clone(), inner.clone(), made.clone(), y.clone());
+        let change = move |v: &i32| {
+            let v = *v;
+            if v % 3 == 0 && v != 0 {
+                let src = if high { high_s(&y2) } else { y2.clone() };
+                let d = src.map(move |y| v * y);
+                vals_into(&d, &l2[m2.get()], &k2);
+                m2.set(m2.get() + 1);
+                Some(d)
+            } else {
+                None
+            }
+        };
+        let sw = s::switch(&x.filter_map_eq(Signal::eq, change, y.clone()));
+        let outer = log();
+        vals_into(&sw, &outer, &keep);
+        let ys = [1, 1, 2, 2];
+        for (xs,) in [([1, 1, 2, 2, 3, 3],), ([4, 4, 5, 5, 6, 6],), ([7, 7, 8, 8, 9, 9],)] {
+            for v in ys {
+                set_y.set(v);
+            }
+            for v in xs {
+                set_x.set(v);
+            }
+        }
+        assert_eq!(*outer.borrow(), vec![0, 1, 2, 6, 3, 6, 12, 6, 12, 18], "high: {high}");
+        let got: Vec<Vec<i32>> = inner.iter().map(|l| l.borrow().clone()).collect();
+        assert_eq!(
+            got,
+            vec![vec![6, 3, 6, 3, 6], vec![12, 6, 12], vec![18]],
+            "high: {high}"
+        );
+    }
+}
+
+#[test]
+fn react_suite_signal_fix_keeps_a_history_even_when_made_in_a_step() {
+    fn history(s: &Signal<i32>) -> (Signal<Vec<i32>>, Signal<Vec<i32>>) {
+        let s = s.clone();
+        s::fix(Vec::new(), move |h: &Signal<Vec<i32>>| {
+            let h2 = s::l2(
+                |v: &i32, l: &Vec<i32>| {
+                    if l.first() == Some(v) {
+                        l.clone()
+                    } else {
+                        let mut n = vec![*v];
+                        n.extend(l.iter().copied());
+                        n
+                    }
+                },
+                &s,
+                h,
+            );
+            (h2.clone(), (h2, h.map(Vec::clone)))
+        })
+    }
+    let (s, set) = s::create(0);
+    let keep = bin();
+    let (h, hm) = history(&s);
+    let logs: Vec<Log<Vec<i32>>> = (0..6).map(|_| log()).collect();
+    vals_into(&h, &logs[0], &keep);
+    vals_into(&hm, &logs[1], &keep);
+    let (s2, k2, l2) = (s.clone(), keep.clone(), logs.clone());
+    let _dyn = s.map(move |v| {
+        if *v == 1 {
+            let (dh, dhm) = history(&s2);
+            let (dhh, dhhm) = history(&high_s(&s2));
+            vals_into(&dh, &l2[2], &k2);
+            vals_into(&dhm, &l2[3], &k2);
+            vals_into(&dhh, &l2[4], &k2);
+            vals_into(&dhhm, &l2[5], &k2);
+            k2.borrow_mut().push(Box::new((dh, dhm, dhh, dhhm)));
+        }
+    });
+    for v in [0, 1, 1, 2, 3] {
+        set.set(v);
+    }
+    let got: Vec<Vec<Vec<i32>>> = logs.iter().map(|l| l.borrow().clone()).collect();
+    let full = vec![vec![0], vec![1, 0], vec![2, 1, 0], vec![3, 2, 1, 0]];
+    let late = vec![vec![1], vec![2, 1], vec![3, 2, 1]];
+    let late_m = vec![vec![], vec![1], vec![2, 1], vec![3, 2, 1]];
+    assert_eq!(
+        got,
+        vec![full.clone(), full, late.clone(), late_m.clone(), late, late_m]
+    );
+}
+
+#[test]
+#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
+fn react_suite_lifters_made_in_a_step() {
+    let (x, set) = s::create(0);
+    let keep = bin();
+    let x1 = s::l1(|a: &i32| 1 + a, &x);
+    let x2 = s::l2(|a: &i32, b: &i32| a + b, &x, &x1);
+    let x3 = s::l3(|a: &i32, b: &i32, c: &i32| a + b + c, &x, &x1, &x2);
+    let logs: Vec<Log<i32>> = (0..6).map(|_| log()).collect();
+    vals_into(&x1, &logs[0], &keep);
+    vals_into(&x2, &logs[1], &keep);
+    vals_into(&x3, &logs[2], &keep);
+    let (xc, x1c, x2c, k2, l2) = (x.clone(), x1.clone(), x2.clone(), keep.clone(), logs.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            vals_into(&s::l1(|a: &i32| 1 + a, &xc), &l2[3], &k2);
+            vals_into(&s::l2(|a: &i32, b: &i32| a + b, &xc, &x1c), &l2[4], &k2);
+            vals_into(
+                &s::l3(|a: &i32, b: &i32, c: &i32| a + b + c, &xc, &x1c, &x2c),
+                &l2[5],
+                &k2,
+            );
+        }
+    });
+    set.set(0);
+    set.set(1);
+    let got: Vec<Vec<i32>> = logs.iter().map(|l| l.borrow().clone()).collect();
+    assert_eq!(got, vec![vec![1, 2], vec![1, 3], vec![2, 6], vec![2], vec![3], vec![6]]);
+}
+
+#[test]
+fn react_suite_simultaneous_updates_in_one_step() {
+    let (e1, send1) = e::create::<i32>();
+    let (e2, send2) = e::create::<i32>();
+    let (s1, set1) = s::create(99);
+    let (s2, set2) = s::create(98);
+    let keep = bin();
+    let (never, merged, s1v, dismissed, gated) = (log(), log(), log(), log(), log());
+    occs_into(&e1.dismiss(&e2), &never, &keep);
+    occs_into(
+        &e::merge(
+            |mut acc: Vec<i32>, v: &i32| {
+                acc.insert(0, *v);
+                acc
+            },
+            Vec::new(),
+            [&e1, &e2],
+        ),
+        &merged,
+        &keep,
+    );
+    occs_into(&s::sample(|_: &i32, v: &i32| *v, &e1, &s1), &s1v, &keep);
+    vals_into(&s1.dismiss(&e1, 1), &dismissed, &keep);
+    vals_into(&s2.on(&s1.map(|v| *v == 3), 0), &gated, &keep);
+    let step = Step::new();
+    send1.send_on(&step, 1);
+    send2.send_on(&step, 2);
+    set1.set_on(&step, 3);
+    set2.set_on(&step, 4);
+    step.execute();
+    assert_eq!(*never.borrow(), Vec::<i32>::new());
+    assert_eq!(*merged.borrow(), vec![vec![2, 1]]);
+    assert_eq!(*s1v.borrow(), vec![3]);
+    assert_eq!(*dismissed.borrow(), vec![99]);
+    assert_eq!(*gated.borrow(), vec![0, 4]);
+}
+
+#[test]
+fn react_suite_a_join_below_nodes_of_mixed_ranks_updates_once() {
+    // React's "jake heap bug": several nodes of ranks 1 and 2, then a join
+    // of rank 4 over a rank-3 chain.
+    let (a, set) = s::create(0);
+    let keep = bin();
+    let a1 = a.map(|x| *x);
+    for _ in 0..3 {
+        keep.borrow_mut()
+            .push(Box::new(s::l2(|x: &i32, y: &i32| x + y, &a1, &a)));
+    }
+    for _ in 0..2 {
+        keep.borrow_mut()
+            .push(Box::new(s::l2(|x: &i32, y: &i32| x + y, &a, &a)));
+    }
+    let d = a.map(|x| x + 1).map(|x| *x).map(|x| *x);
+    let h = s::l2(|x: &i32, y: &i32| x + y, &a, &d);
+    let hl = log();
+    vals_into(&h, &hl, &keep);
+    set.set(2);
+    assert_eq!(*hl.borrow(), vec![1, 5]);
+}

@@ -277,7 +277,7 @@ fn check_range(range: &Expr, errors: &mut Errors) {
         Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => match &*m.receiver {
             Expr::Paren(p) if matches!(&*p.expr, Expr::Range(_)) => check_range(&p.expr, errors),
             Expr::Range(_) => check_range(&m.receiver, errors),
-            other => errors.error(other.span(), format!("expected a range before `.rev()`: {SHAPES}")),
+            other => errors.spanned(other, format!("expected a range before `.rev()`: {SHAPES}")),
         },
         other => errors.spanned(
             other,

@@ -66,15 +66,6 @@ pub fn let_chain(tokens: TokenStream, errors: &mut Errors) -> LetChain {
         let mut tail = None;
         let mut broken = false;
         while !input.is_empty() {
-            if tail.is_some() {
-                errors.push(input.error(
-                    "expected `;` after this expression: only the last line of `lwt_let!` \
-                     may be left without `;` (it is the resulting promise)",
-                ));
-                broken = true;
-                recover(input);
-                continue;
-            }
             let step = if is_bang_step(input, Token![let]) {
                 bind_step(input)
             } else if is_bang_step(input, Token![do]) {
@@ -116,10 +107,37 @@ fn plain_step(input: ParseStream, tail: &mut Option<Expr>) -> syn::Result<Option
                 *tail = Some(expr);
                 return input.parse::<Expr>().map(|_| None);
             }
+            // An expression left without `;` before another line: only the
+            // last line may be (a block-like one, as `if .. { }`, is a
+            // statement as it is).
+            if !ahead.peek(Token![;]) && !is_block_like(&expr) {
+                return Err(syn::Error::new_spanned(
+                    &expr,
+                    "expected `;` after this expression: only the last line of `lwt_let!` \
+                     may be left without `;` (it is the resulting promise)",
+                ));
+            }
         }
     }
     let stmt: Stmt = input.parse()?;
     Ok(Some(Step::Plain(Box::new(stmt))))
+}
+
+/// Whether `expr` is a statement without `;` (as Rust reads a block).
+fn is_block_like(expr: &Expr) -> bool {
+    match expr {
+        Expr::Block(_)
+        | Expr::Const(_)
+        | Expr::ForLoop(_)
+        | Expr::If(_)
+        | Expr::Loop(_)
+        | Expr::Match(_)
+        | Expr::TryBlock(_)
+        | Expr::Unsafe(_)
+        | Expr::While(_) => true,
+        Expr::Macro(m) => matches!(m.mac.delimiter, syn::MacroDelimiter::Brace(_)),
+        _ => false,
+    }
 }
 
 fn bind_step(input: ParseStream) -> syn::Result<Option<Step>> {
@@ -240,10 +258,10 @@ fn is_exception_arm(input: ParseStream) -> bool {
             || input.peek2(token::Brace))
 }
 
-fn arms(input: ParseStream, allow_exception: bool) -> syn::Result<Vec<MatchArm>> {
+fn arms(input: ParseStream) -> syn::Result<Vec<MatchArm>> {
     let mut arms = Vec::new();
     while !input.is_empty() {
-        let exception = if allow_exception && is_exception_arm(input) {
+        let exception = if is_exception_arm(input) {
             Some(input.parse::<kw::exception>()?.span)
         } else {
             None
@@ -267,7 +285,7 @@ pub fn match_form(input: ParseStream) -> syn::Result<MatchForm> {
     }
     let content;
     let brace = syn::braced!(content in input);
-    let arms = arms(&content, true)?;
+    let arms = arms(&content)?;
     if !input.is_empty() {
         return Err(input.error("unexpected tokens after the arms of `lwt_match!`"));
     }
@@ -309,7 +327,8 @@ pub fn try_form(input: ParseStream) -> syn::Result<TryForm> {
             }
             let content;
             syn::braced!(content in input);
-            catch = Some((kw.span, arms(&content, false)?));
+            // `exception` arms are parsed, to be refused with an explanation.
+            catch = Some((kw.span, arms(&content)?));
         } else if input.peek(kw::finally) {
             let kw: kw::finally = input.parse()?;
             if finally.is_some() {
@@ -340,7 +359,12 @@ pub fn if_form(input: ParseStream) -> syn::Result<IfForm> {
     }
     let cond = Expr::parse_without_eager_brace(input)?;
     if !input.peek(token::Brace) {
-        return Err(input.error("expected a block after the condition: `lwt_if!(promise { ... } else { ... })`"));
+        let message = "expected a block after the condition: `lwt_if!(promise { ... } else { ... })`";
+        return Err(if input.is_empty() {
+            syn::Error::new_spanned(&cond, message)
+        } else {
+            input.error(message)
+        });
     }
     let then_branch: Block = input.parse()?;
     let else_branch = if input.peek(Token![else]) {

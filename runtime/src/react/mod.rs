@@ -34,6 +34,14 @@
 //! nothing below it runs. A [`Step`] lets several primitives change in the
 //! same step.
 //!
+//! Known gap (a bug, not a choice): a signal *made during* a step (inside a
+//! function given to a combinator) computes its first value at once, from
+//! its producers' current values. If one of them changes later in that step
+//! (it ranks above the node being updated), the new signal is updated then
+//! and ends right, but its function, and any signal made right after from
+//! it, has seen that mixed state once. React instead gives such a signal
+//! its first value at its turn in the step.
+//!
 //! Updating a primitive from *inside* a step (from a function given to a
 //! combinator) is an error: [`Sender::send`] panics, [`Sender::try_send`]
 //! returns it. The promise bridges below do their sends after the step.

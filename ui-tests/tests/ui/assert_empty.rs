@@ -1,0 +1,5 @@
+use lwt::lwt_assert;
+
+fn main() {
+    let _ = lwt_assert!();
+}

@@ -1,0 +1,7 @@
+use lwt::lwt_let;
+
+fn main() {
+    let _ = lwt_let! {
+        do! lwt::resolved(()) lwt::resolved(1)
+    };
+}

@@ -1,0 +1,5 @@
+use lwt::lwt_for;
+
+fn main() {
+    let _ = lwt_for!(i in 0..3);
+}

@@ -1,0 +1,5 @@
+use lwt::lwt_if;
+
+fn main() {
+    let _ = lwt_if!(lwt::resolved(true) { lwt::resolved(()) } extra);
+}

@@ -1,0 +1,7 @@
+use lwt::lwt_let;
+
+fn main() {
+    let _ = lwt_let! {
+        let! x = lwt::resolved(1) lwt::resolved(x)
+    };
+}

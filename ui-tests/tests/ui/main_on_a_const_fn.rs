@@ -1,0 +1,4 @@
+#[lwt::main]
+const fn main() -> lwt::Promise<()> {
+    lwt::resolved(())
+}

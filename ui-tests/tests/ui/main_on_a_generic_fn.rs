@@ -1,0 +1,4 @@
+#[lwt::main]
+fn main<T>() -> lwt::Promise<()> {
+    lwt::resolved(())
+}

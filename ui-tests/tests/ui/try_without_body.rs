@@ -1,0 +1,5 @@
+use lwt::lwt_try;
+
+fn main() {
+    let _ = lwt_try!(catch { _ => lwt::resolved(2) });
+}
