@@ -418,6 +418,11 @@ impl<T: 'static> Promise<T> {
     }
 
     /// Calls `f` with a view of the state, without cloning the value.
+    ///
+    /// A value already moved out to its one consumer (a promise awaited
+    /// through `&mut`, then looked at) cannot be shown: the state then reads
+    /// as rejected with an invalid-argument error, while
+    /// [`is_fulfilled`](Self::is_fulfilled) still says it was fulfilled.
     pub fn with_state<R>(&self, f: impl FnOnce(State<&T>) -> R) -> R {
         match &self.0 {
             Repr::Fulfilled(v) => f(State::Fulfilled(v)),
