@@ -1059,3 +1059,30 @@ fn choose_passes_a_source_error_and_goes_on() {
     assert_eq!(rejected_with(&s.get()).message(), "bad");
     assert_eq!(fulfilled(&s.to_list()), vec![1]);
 }
+
+// ------------------------------------------------------------- edge cases
+
+#[test]
+fn get_while_s_keeps_the_element_whose_test_rejects() {
+    // Lwt consumes an element only once its test said `true`.
+    let s = stream::of_list(vec![1, 2, 3]);
+    let got = s.get_while_s(|x| if *x == 2 { lwt::fail_with("test failed") } else { resolved(true) });
+    assert_eq!(rejected_with(&got).message(), "test failed");
+    assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
+}
+
+#[test]
+fn get_while_keeps_the_element_whose_test_panics() {
+    let s = stream::of_list(vec![1, 2, 3]);
+    let got = s.get_while(|x| if *x == 2 { panic!("test panicked") } else { true });
+    assert_eq!(rejected_with(&got).kind(), ErrorKind::Panic);
+    assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
+}
+
+#[test]
+fn junk_while_s_keeps_the_element_whose_test_rejects() {
+    let s = stream::of_list(vec![1, 2, 3]);
+    let done = s.junk_while_s(|x| if *x == 2 { lwt::fail_with("no") } else { resolved(true) });
+    assert!(rejected_with(&done).message().contains("no"));
+    assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
+}

@@ -7,6 +7,7 @@
 //! deepens the stack.
 
 use std::ops::ControlFlow;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 use super::shared::{Avail, Handle, Polled};
@@ -179,13 +180,20 @@ impl<T: 'static> Stream<T> {
         drive(
             self.h.clone(),
             Vec::new(),
-            move |mut acc: Vec<T>, x| {
-                if f(&x) {
+            move |mut acc: Vec<T>, x| match catch_unwind(AssertUnwindSafe(|| f(&x))) {
+                Ok(true) => {
                     acc.push(x);
                     ControlFlow::Continue(acc)
-                } else {
+                }
+                Ok(false) => {
                     h.unget(x);
                     ControlFlow::Break(acc)
+                }
+                // A test that panics has not taken the element: it goes
+                // back, and the panic rejects the walk.
+                Err(panic) => {
+                    h.unget(x);
+                    resume_unwind(panic)
                 }
             },
             |acc| acc,
@@ -201,13 +209,27 @@ impl<T: 'static> Stream<T> {
             Vec::new(),
             move |mut acc: Vec<T>, x| {
                 let h = h.clone();
-                f(&x).map(move |b| {
-                    if b {
-                        acc.push(x);
-                        ControlFlow::Continue(acc)
-                    } else {
+                let test = match catch_unwind(AssertUnwindSafe(|| f(&x))) {
+                    Ok(test) => test,
+                    Err(panic) => {
                         h.unget(x);
-                        ControlFlow::Break(acc)
+                        resume_unwind(panic)
+                    }
+                };
+                // Only a test fulfilled with `true` takes the element; one
+                // that is `false`, rejects or is canceled puts it back.
+                test.then(move |r| match r {
+                    Ok(true) => {
+                        acc.push(x);
+                        resolved(ControlFlow::Continue(acc))
+                    }
+                    Ok(false) => {
+                        h.unget(x);
+                        resolved(ControlFlow::Break(acc))
+                    }
+                    Err(e) => {
+                        h.unget(x);
+                        rejected(e)
                     }
                 })
             },
