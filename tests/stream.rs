@@ -1086,3 +1086,15 @@ fn junk_while_s_keeps_the_element_whose_test_rejects() {
     assert!(rejected_with(&done).message().contains("no"));
     assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
 }
+
+#[test]
+fn combine_rejects_as_soon_as_the_first_stream_fails() {
+    // Lwt waits for the first stream's read, then for the second's: a
+    // failure of the first is reported without waiting for the second.
+    let a = stream::fail::<u8>(Error::failure("a failed"));
+    let (b, _pb) = stream::create::<u8>();
+    let s = stream::combine(&a, &b);
+    let first = s.get();
+    settle();
+    assert_eq!(rejected_with(&first).message(), "a failed");
+}
