@@ -871,7 +871,7 @@ fn iter_p_starts_every_call_without_waiting() {
 }
 
 #[test]
-fn iter_p_rejects_with_an_error_after_all_calls_finish() {
+fn iter_p_rejects_with_the_failed_call_and_still_calls_f_on_the_rest() {
     let finished = Rc::new(Cell::new(0));
     let f = finished.clone();
     let p = stream::of_list(1..=3).iter_p(move |x| {
@@ -1097,4 +1097,37 @@ fn combine_rejects_as_soon_as_the_first_stream_fails() {
     let first = s.get();
     settle();
     assert_eq!(rejected_with(&first).message(), "a failed");
+}
+
+#[test]
+fn iter_p_rejects_once_the_failed_call_and_those_before_it_are_done() {
+    // Lwt chains each call before the rest of the walk: an error is
+    // reported without waiting for a stream that never ends.
+    let (s, push) = stream::create();
+    let done = s.iter_p(|x: u8| if x == 2 { lwt::fail_with("two") } else { resolved(()) });
+    push.push(1).unwrap();
+    push.push(2).unwrap();
+    settle();
+    assert_eq!(rejected_with(&done).message(), "two");
+    drop(push);
+}
+
+#[test]
+fn iter_p_walks_a_long_push_stream_fed_in_bursts() {
+    let (s, push) = stream::create();
+    let seen = Rc::new(Cell::new(0u32));
+    let k = seen.clone();
+    let done = s.iter_p(move |_x: u32| {
+        k.set(k.get() + 1);
+        pause()
+    });
+    for i in 0..200_000 {
+        push.push(i).unwrap();
+        if i % 1000 == 0 {
+            settle();
+        }
+    }
+    drop(push);
+    fulfilled(&done);
+    assert_eq!(seen.get(), 200_000);
 }
