@@ -27,7 +27,9 @@
 //! - Whenever an element is disposed of while callers wait, a replacement is
 //!   created for the oldest waiter, and the count of live elements stays
 //!   exact. Lwt only does this after a failed validation, so a caller can wait
-//!   forever after a failed `check`, and its replacement is not counted.
+//!   forever after a failed `check`, and its replacement is not counted. An
+//!   element that validation turns down is replaced for the caller that
+//!   validated it, as in Lwt, so the pool never exceeds `max`.
 //!
 //! | Lwt | lwt-rs |
 //! |---|---|
@@ -240,8 +242,16 @@ impl<T: Clone + 'static> Pool<T> {
         apply(move |e: T| validate(&e), elt).then(move |r| match r {
             Ok(true) => resolved(kept),
             Ok(false) => {
+                // The replacement is this caller's (as in Lwt): giving one
+                // to a waiter too would take the pool past `max`.
                 let p = pool.clone();
-                pool.dispose_elt(kept).bind(move |()| p.create_member())
+                pool.dispose_only(kept).then(move |r| match r {
+                    Ok(()) => p.create_member(),
+                    Err(e) => {
+                        p.replace_for_waiter();
+                        rejected(e)
+                    }
+                })
             }
             Err(e) => pool.dispose_elt(kept).then(move |_| rejected(e)),
         })
@@ -269,11 +279,19 @@ impl<T: Clone + 'static> Pool<T> {
     /// Disposes of an element; then, if callers wait and there is room,
     /// makes a replacement for the oldest one.
     fn dispose_elt(&self, elt: T) -> Promise<()> {
+        let pool = self.clone();
+        self.dispose_only(elt).then(move |r| {
+            pool.replace_for_waiter();
+            of_result(r)
+        })
+    }
+
+    /// Disposes of an element and forgets it, making no replacement.
+    fn dispose_only(&self, elt: T) -> Promise<()> {
         let dispose = self.inner.dispose.borrow().clone();
         let pool = self.clone();
         apply(move |e: T| dispose(e), elt).then(move |r| {
             pool.inner.count.set(pool.inner.count.get() - 1);
-            pool.replace_for_waiter();
             of_result(r)
         })
     }
