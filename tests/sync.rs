@@ -1411,6 +1411,26 @@ fn a_pool_stays_within_its_maximum_when_validation_fails_while_a_caller_waits() 
 }
 
 #[test]
+fn a_pool_waiter_gets_a_new_element_when_the_creation_it_waited_behind_fails() {
+    let (gate, open) = wait::<()>();
+    let gate = Rc::new(RefCell::new(Some(gate)));
+    let pool = Pool::new(1, move || {
+        let first = gate.borrow_mut().take();
+        match first {
+            Some(g) => g.bind(|()| lwt::rejected::<i32>(Error::new(Dummy))),
+            None => resolved(5),
+        }
+    })
+    .unwrap();
+    let u1 = pool.use_(resolved);
+    let u2 = pool.use_(resolved);
+    assert_eq!(pool.wait_queue_length(), 1);
+    open.wakeup(());
+    assert!(is_dummy(&rejected_with(&u1)));
+    assert_eq!(fulfilled(&u2), 5);
+}
+
+#[test]
 fn canceling_a_pool_user_during_validation_disposes_of_the_element() {
     let disposed = Rc::new(Cell::new(0));
     let d = disposed.clone();

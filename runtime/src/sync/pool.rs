@@ -24,10 +24,11 @@
 //!   verdict instead of calling a continuation.
 //! - A pool of size 0 is refused when created (Lwt's would make every
 //!   caller wait forever).
-//! - Whenever an element is disposed of while callers wait, a replacement is
-//!   created for the oldest waiter, and the count of live elements stays
-//!   exact. Lwt only does this after a failed validation, so a caller can wait
-//!   forever after a failed `check`, and its replacement is not counted. An
+//! - Whenever an element is disposed of (or fails to be created) while
+//!   callers wait, a replacement is created for the oldest waiter, and the
+//!   count of live elements stays exact. Lwt only does this after a failed
+//!   validation, so a caller can wait forever after a failed `check` or
+//!   behind a failed creation, and its replacement is not counted. An
 //!   element that validation turns down is replaced for the caller that
 //!   validated it, as in Lwt, so the pool never exceeds `max`.
 //!
@@ -219,6 +220,9 @@ impl<T: Clone + 'static> Pool<T> {
         let pool = self.clone();
         apply(move |()| create(), ()).catch(move |e| {
             pool.inner.count.set(pool.inner.count.get() - 1);
+            // A caller may have queued behind this creation: the room it
+            // waited for is free again.
+            pool.replace_for_waiter();
             rejected(e)
         })
     }
