@@ -1263,3 +1263,15 @@ fn iter_p_walks_a_long_push_stream_fed_in_bursts() {
     fulfilled(&done);
     assert_eq!(seen.get(), 200_000);
 }
+
+#[test]
+fn iter_n_over_a_long_stream_of_resolved_calls_uses_no_stack() {
+    let count = Rc::new(Cell::new(0u32));
+    let c = count.clone();
+    let done = stream::of_iter(0..1_000_000u32).iter_n(2, move |_x| {
+        c.set(c.get() + 1);
+        resolved(())
+    });
+    fulfilled(&done);
+    assert_eq!(count.get(), 1_000_000);
+}
