@@ -1275,3 +1275,19 @@ fn iter_n_over_a_long_stream_of_resolved_calls_uses_no_stack() {
     fulfilled(&done);
     assert_eq!(count.get(), 1_000_000);
 }
+
+#[test]
+fn a_push_blocked_on_a_bounded_stream_whose_readers_are_gone_is_released() {
+    // Once nobody reads the stream, pushed elements go away (as for an
+    // unblocked push); a push that was waiting must not wait forever, nor
+    // make every later push fail with Full.
+    let (s, push) = stream::create_bounded(1);
+    assert!(push.push(1).is_fulfilled());
+    let blocked = push.push(2);
+    assert!(blocked.is_pending());
+    drop(s);
+    settle();
+    assert!(blocked.is_fulfilled());
+    assert!(!push.blocked());
+    assert!(push.push(3).is_fulfilled());
+}
