@@ -1509,3 +1509,77 @@ fn with_switch_rejects_with_a_failing_hook_over_the_body_error() {
     });
     assert_eq!(rejected_with(&p).message(), "hook");
 }
+
+#[test]
+fn an_action_that_grows_the_wheel_leaves_the_timeouts_due_on_its_tick_firing() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (later, a_later) = counter();
+    let (second, a_second) = counter();
+    let (other, a_other) = counter();
+    let w = wheel.clone();
+    let longer: Rc<RefCell<Option<lwt::timeout::Timeout>>> = Rc::new(RefCell::new(None));
+    let l = longer.clone();
+    let mut a_later = Some(a_later);
+    wheel
+        .create(1, move || {
+            let t = w.create(4, a_later.take().unwrap()).unwrap(); // grows the wheel
+            t.start();
+            *l.borrow_mut() = Some(t);
+        })
+        .unwrap()
+        .start();
+    wheel.create(1, a_second).unwrap().start();
+    tick();
+    wheel.create(1, a_other).unwrap().start();
+    tick();
+    assert_eq!(second.get(), 1, "due on the same tick as the growing action");
+    assert_eq!(other.get(), 0);
+    tick();
+    assert_eq!(other.get(), 1, "started a tick later, fires a tick later");
+    for _ in 0..2 {
+        tick();
+    }
+    assert_eq!(later.get(), 0);
+    tick();
+    // Started at a tick, it fires exactly four ticks later, as in Lwt.
+    assert_eq!(later.get(), 1, "four seconds after the tick that started it");
+    longer.borrow_mut().take();
+}
+
+#[test]
+fn an_action_that_stops_a_timeout_due_on_the_same_tick_prevents_it() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (fired, action) = counter();
+    let victim: Rc<RefCell<Option<lwt::timeout::Timeout>>> = Rc::new(RefCell::new(None));
+    let v = victim.clone();
+    wheel
+        .create(1, move || {
+            if let Some(t) = &*v.borrow() {
+                t.stop();
+            }
+        })
+        .unwrap()
+        .start();
+    let t = wheel.create(1, action).unwrap();
+    t.start();
+    *victim.borrow_mut() = Some(t);
+    for _ in 0..4 {
+        tick();
+    }
+    assert_eq!(fired.get(), 0);
+    assert_eq!(wheel.started(), 0);
+    victim.borrow_mut().take();
+}
+
+#[test]
+fn a_throttle_key_unused_for_a_second_gets_its_full_rate_again() {
+    let limiter = Throttle::with_sleeper(1, 10, tick_clock()).unwrap();
+    assert_eq!(limiter.wait("k").state(), State::Fulfilled(true));
+    let waiting = limiter.wait("k");
+    assert!(waiting.is_pending());
+    tick();
+    assert_eq!(waiting.state(), State::Fulfilled(true));
+    tick();
+    let again = limiter.wait("k");
+    assert_eq!(again.state(), State::Fulfilled(true));
+}
