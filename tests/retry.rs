@@ -642,7 +642,11 @@ fn an_exponential_factor_that_is_not_positive_gives_zero_delays() {
     // factor must not bring back positive delays every other retry.
     for factor in [0.0, -2.0, f64::NAN] {
         let p = Policy::<()>::exponential(secs(1), factor).max_attempts(5);
-        assert_eq!(p.delays().collect::<Vec<_>>(), vec![Duration::ZERO; 4], "factor {factor}");
+        assert_eq!(
+            p.delays().collect::<Vec<_>>(),
+            vec![Duration::ZERO; 4],
+            "factor {factor}"
+        );
     }
 }
 
@@ -658,7 +662,10 @@ fn on_error_numbers_an_attempt_after_a_rejected_one_as_the_next() {
         }
     });
     assert!(rejected_with(&attempts.get()).message().contains("down"));
-    assert_eq!(fulfilled(&attempts.nget(5)), vec![Err((RetryError::Retry(()), 2)), Ok(3)]);
+    assert_eq!(
+        fulfilled(&attempts.nget(5)),
+        vec![Err((RetryError::Retry(()), 2)), Ok(3)]
+    );
 }
 
 #[test]

@@ -1066,7 +1066,13 @@ fn choose_passes_a_source_error_and_goes_on() {
 fn get_while_s_keeps_the_element_whose_test_rejects() {
     // Lwt consumes an element only once its test said `true`.
     let s = stream::of_list(vec![1, 2, 3]);
-    let got = s.get_while_s(|x| if *x == 2 { lwt::fail_with("test failed") } else { resolved(true) });
+    let got = s.get_while_s(|x| {
+        if *x == 2 {
+            lwt::fail_with("test failed")
+        } else {
+            resolved(true)
+        }
+    });
     assert_eq!(rejected_with(&got).message(), "test failed");
     assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
 }
@@ -1210,7 +1216,10 @@ fn append_passes_an_error_of_the_first_stream_and_goes_on() {
 
 #[test]
 fn concat_passes_an_error_of_an_inner_stream_and_goes_on() {
-    let top = stream::of_list(vec![stream::fail::<u8>(Error::failure("inner")), stream::of_list(vec![1])]);
+    let top = stream::of_list(vec![
+        stream::fail::<u8>(Error::failure("inner")),
+        stream::of_list(vec![1]),
+    ]);
     let s = stream::concat(&top);
     assert_eq!(rejected_with(&s.get()).message(), "inner");
     assert_eq!(fulfilled(&s.to_list()), vec![1]);

@@ -1401,7 +1401,11 @@ fn a_pool_stays_within_its_maximum_when_validation_fails_while_a_caller_waits() 
     let u3 = pool.use_(move |_| hold3);
     assert_eq!(pool.wait_queue_length(), 1);
     open.wakeup(false);
-    assert!(pool.size() <= 1, "the pool holds {} elements, more than its maximum of 1", pool.size());
+    assert!(
+        pool.size() <= 1,
+        "the pool holds {} elements, more than its maximum of 1",
+        pool.size()
+    );
     assert_eq!(made.get(), 2);
     release2.wakeup(());
     fulfilled(&u2);
