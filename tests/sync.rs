@@ -1587,3 +1587,33 @@ fn a_throttle_key_unused_for_a_second_gets_its_full_rate_again() {
     let again = limiter.wait("k");
     assert_eq!(again.state(), State::Fulfilled(true));
 }
+
+#[test]
+fn clear_disposes_of_every_free_element_even_when_one_disposal_fails() {
+    let disposed = Rc::new(RefCell::new(Vec::new()));
+    let d = disposed.clone();
+    let next = Rc::new(Cell::new(0));
+    let pool = Pool::new(2, move || {
+        next.set(next.get() + 1);
+        resolved(next.get())
+    })
+    .unwrap()
+    .dispose(move |n| {
+        d.borrow_mut().push(n);
+        if n == 2 {
+            lwt::rejected(Error::new(Dummy))
+        } else {
+            resolved(())
+        }
+    });
+    let (hold, release) = wait::<()>();
+    let u1 = pool.use_(move |_| hold);
+    fulfilled(&pool.use_(|_| resolved(())));
+    release.wakeup(());
+    fulfilled(&u1);
+    assert_eq!(pool.size(), 2);
+    // The free elements are 2 (released first), then 1; disposing of 2 fails.
+    assert!(is_dummy(&rejected_with(&pool.clear())));
+    assert_eq!(disposed.borrow().len(), 2, "both free elements are disposed of");
+    assert_eq!(pool.size(), 0);
+}

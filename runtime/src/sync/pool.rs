@@ -31,6 +31,9 @@
 //!   behind a failed creation, and its replacement is not counted. An
 //!   element that validation turns down is replaced for the caller that
 //!   validated it, as in Lwt, so the pool never exceeds `max`.
+//! - [`Pool::clear`] disposes of every free element even when one disposal
+//!   fails (Lwt stops at the first failure, and the other elements are then
+//!   neither in the pool nor disposed of, still counted against `max`).
 //!
 //! | Lwt | lwt-rs |
 //! |---|---|
@@ -190,13 +193,31 @@ impl<T: Clone + 'static> Pool<T> {
 
     /// Disposes of every free element, one after another, and marks the
     /// elements in use to be disposed of when they come back; later callers
-    /// get fresh elements (Lwt's `clear`).
+    /// get fresh elements (Lwt's `clear`). Rejects with the first disposal
+    /// error, once every free element has been disposed of.
     pub fn clear(&self) -> Promise<()> {
         let elements: Vec<T> = self.inner.free.borrow_mut().drain(..).collect();
         let old = self.inner.cleared.replace(Rc::new(Cell::new(false)));
         old.set(true);
         let pool = self.clone();
-        crate::list::iter_s(move |e| pool.dispose_elt(e), elements)
+        let first_error: Rc<RefCell<Option<Error>>> = Rc::new(RefCell::new(None));
+        let errors = first_error.clone();
+        crate::list::iter_s(
+            move |e| {
+                let errors = errors.clone();
+                pool.dispose_elt(e).then(move |r| {
+                    if let Err(e) = r {
+                        errors.borrow_mut().get_or_insert(e);
+                    }
+                    resolved(())
+                })
+            },
+            elements,
+        )
+        .bind(move |()| match first_error.borrow_mut().take() {
+            Some(e) => rejected(e),
+            None => resolved(()),
+        })
     }
 
     /// How many callers wait for an element (Lwt's `wait_queue_length`).
