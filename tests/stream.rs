@@ -1300,3 +1300,20 @@ fn a_push_blocked_on_a_bounded_stream_whose_readers_are_gone_is_released() {
     assert!(!push.blocked());
     assert!(push.push(3).is_fulfilled());
 }
+
+#[test]
+fn a_clone_of_a_pull_stream_sees_each_pulled_element_without_pulling_again() {
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    let s = stream::from_direct(move || {
+        c.set(c.get() + 1);
+        (c.get() <= 3).then(|| c.get())
+    });
+    let t = s.clone_stream().unwrap();
+    assert_eq!(fulfilled(&s.nget(2)), vec![1, 2]);
+    assert_eq!(calls.get(), 2);
+    assert_eq!(fulfilled(&t.to_list()), vec![1, 2, 3]);
+    assert_eq!(calls.get(), 4);
+    assert_eq!(fulfilled(&s.to_list()), vec![3]);
+    assert_eq!(calls.get(), 4, "the end was pulled once, for both readers");
+}
