@@ -685,3 +685,19 @@ fn a_long_sequence_is_consumed_without_stack_growth() {
     let evens = seq::filter(|x| x % 2 == 0, s);
     assert_eq!(fulfilled(&seq::to_list(evens)).len(), 50_000);
 }
+
+#[test]
+fn seq_iter_n_over_a_long_sequence_of_resolved_calls_uses_no_stack() {
+    let count = Rc::new(Cell::new(0u32));
+    let c = count.clone();
+    let done = lwt::seq::iter_n(
+        2,
+        move |_x: u32| {
+            c.set(c.get() + 1);
+            resolved(())
+        },
+        lwt::seq::of_iter(0..1_000_000u32),
+    );
+    fulfilled(&done);
+    assert_eq!(count.get(), 1_000_000);
+}

@@ -635,3 +635,41 @@ fn a_policy_can_be_run_again() {
     }
     assert_eq!(*log.borrow(), [10, 10, 20, 10, 10, 20].map(ms));
 }
+
+#[test]
+fn an_exponential_factor_that_is_not_positive_gives_zero_delays() {
+    // As the doc of `Policy::exponential` says; powers of a negative
+    // factor must not bring back positive delays every other retry.
+    for factor in [0.0, -2.0, f64::NAN] {
+        let p = Policy::<()>::exponential(secs(1), factor).max_attempts(5);
+        assert_eq!(
+            p.delays().collect::<Vec<_>>(),
+            vec![Duration::ZERO; 4],
+            "factor {factor}"
+        );
+    }
+}
+
+#[test]
+fn on_error_numbers_an_attempt_after_a_rejected_one_as_the_next() {
+    let mut calls = 0;
+    let attempts = retry::on_error(move || {
+        calls += 1;
+        match calls {
+            1 => lwt::fail_with("down"),
+            2 => resolved(Err(RetryError::<(), ()>::Retry(()))),
+            _ => resolved(Ok(calls)),
+        }
+    });
+    assert!(rejected_with(&attempts.get()).message().contains("down"));
+    assert_eq!(
+        fulfilled(&attempts.nget(5)),
+        vec![Err((RetryError::Retry(()), 2)), Ok(3)]
+    );
+}
+
+#[test]
+fn n_times_rejects_with_the_error_of_a_rejected_attempt() {
+    let attempts = retry::on_error(|| lwt::fail_with::<Result<(), Unit>>("down"));
+    assert!(rejected_with(&retry::n_times(3, &attempts)).message().contains("down"));
+}

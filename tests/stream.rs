@@ -871,7 +871,7 @@ fn iter_p_starts_every_call_without_waiting() {
 }
 
 #[test]
-fn iter_p_rejects_with_an_error_after_all_calls_finish() {
+fn iter_p_rejects_with_the_failed_call_and_still_calls_f_on_the_rest() {
     let finished = Rc::new(Cell::new(0));
     let f = finished.clone();
     let p = stream::of_list(1..=3).iter_p(move |x| {
@@ -1058,4 +1058,262 @@ fn choose_passes_a_source_error_and_goes_on() {
     let s = stream::choose([&bad, &good]);
     assert_eq!(rejected_with(&s.get()).message(), "bad");
     assert_eq!(fulfilled(&s.to_list()), vec![1]);
+}
+
+// ------------------------------------------------------------- edge cases
+
+#[test]
+fn get_while_s_keeps_the_element_whose_test_rejects() {
+    // Lwt consumes an element only once its test said `true`.
+    let s = stream::of_list(vec![1, 2, 3]);
+    let got = s.get_while_s(|x| {
+        if *x == 2 {
+            lwt::fail_with("test failed")
+        } else {
+            resolved(true)
+        }
+    });
+    assert_eq!(rejected_with(&got).message(), "test failed");
+    assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
+}
+
+#[test]
+fn get_while_keeps_the_element_whose_test_panics() {
+    let s = stream::of_list(vec![1, 2, 3]);
+    let got = s.get_while(|x| if *x == 2 { panic!("test panicked") } else { true });
+    assert_eq!(rejected_with(&got).kind(), ErrorKind::Panic);
+    assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
+}
+
+#[test]
+fn junk_while_s_keeps_the_element_whose_test_rejects() {
+    let s = stream::of_list(vec![1, 2, 3]);
+    let done = s.junk_while_s(|x| if *x == 2 { lwt::fail_with("no") } else { resolved(true) });
+    assert!(rejected_with(&done).message().contains("no"));
+    assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
+}
+
+#[test]
+fn combine_rejects_as_soon_as_the_first_stream_fails() {
+    // Lwt waits for the first stream's read, then for the second's: a
+    // failure of the first is reported without waiting for the second.
+    let a = stream::fail::<u8>(Error::failure("a failed"));
+    let (b, _pb) = stream::create::<u8>();
+    let s = stream::combine(&a, &b);
+    let first = s.get();
+    settle();
+    assert_eq!(rejected_with(&first).message(), "a failed");
+}
+
+#[test]
+fn resizing_a_bounded_stream_below_its_count_keeps_the_elements() {
+    let (s, push) = stream::create_bounded(3);
+    for i in 1..=3 {
+        assert!(push.push(i).is_fulfilled());
+    }
+    push.resize(1);
+    assert_eq!((push.size(), push.count()), (1, 3));
+    let blocked = push.push(4);
+    assert!(blocked.is_pending());
+    assert_eq!(fulfilled(&s.get()), Some(1));
+    assert!(blocked.is_pending(), "two unread elements are still above the size");
+    assert_eq!(fulfilled(&s.get()), Some(2));
+    assert_eq!(fulfilled(&s.get()), Some(3));
+    settle();
+    assert!(blocked.is_fulfilled());
+    assert_eq!(push.count(), 1);
+    push.close();
+    assert_eq!(fulfilled(&s.to_list()), vec![4]);
+}
+
+#[test]
+fn a_reader_waiting_on_a_bounded_stream_is_woken_by_a_resize() {
+    let (s, push) = stream::create_bounded(0);
+    let r = s.get();
+    let p = push.push(1);
+    assert_eq!(fulfilled(&r), Some(1));
+    assert!(p.is_fulfilled());
+    let r2 = s.get();
+    push.resize(1);
+    let p2 = push.push(2);
+    assert!(p2.is_fulfilled());
+    assert_eq!(fulfilled(&r2), Some(2));
+}
+
+#[test]
+fn an_element_pulled_for_a_canceled_reader_goes_to_the_next_reader() {
+    let (p, r) = lwt::wait::<Option<u8>>();
+    let first = Rc::new(Cell::new(true));
+    let f = first.clone();
+    let s = stream::from(move || if f.replace(false) { p.clone() } else { resolved(None) });
+    let canceled = s.get();
+    canceled.cancel();
+    assert!(canceled.is_canceled());
+    r.wakeup(Some(7));
+    assert_eq!(fulfilled(&s.get()), Some(7));
+    assert_eq!(fulfilled(&s.get()), None);
+}
+
+#[test]
+fn get_available_while_a_pull_is_in_flight_takes_nothing() {
+    let (p, r) = lwt::wait::<Option<u8>>();
+    let s = stream::from(move || p.clone());
+    let pending = s.get();
+    assert!(s.get_available().unwrap().is_empty());
+    r.wakeup(Some(1));
+    assert_eq!(fulfilled(&pending), Some(1));
+}
+
+#[test]
+fn a_clone_made_after_a_peek_still_sees_the_peeked_element() {
+    let (s, push) = stream::create();
+    push.push(1).unwrap();
+    push.push(2).unwrap();
+    assert_eq!(fulfilled(&s.peek()), Some(1));
+    let c = s.clone_stream().unwrap();
+    assert_eq!(fulfilled(&s.get()), Some(1));
+    assert_eq!(fulfilled(&c.peek()), Some(1));
+    fulfilled(&c.junk());
+    assert_eq!(fulfilled(&c.get()), Some(2));
+    push.push(3).unwrap();
+    push.close();
+    assert_eq!(fulfilled(&s.to_list()), vec![2, 3]);
+    assert_eq!(fulfilled(&c.to_list()), vec![3]);
+}
+
+#[test]
+fn a_failing_pull_reaches_every_waiting_clone() {
+    let (p, r) = lwt::wait::<Option<u8>>();
+    let s = stream::from(move || p.clone());
+    let c = s.clone_stream().unwrap();
+    let (a, b) = (s.get(), c.get());
+    r.wakeup_exn(Error::failure("pull failed"));
+    assert_eq!(rejected_with(&a).message(), "pull failed");
+    assert_eq!(rejected_with(&b).message(), "pull failed");
+}
+
+#[test]
+fn closed_resolves_when_a_from_direct_source_ends_during_a_peek() {
+    let mut left = Some(1);
+    let s = stream::from_direct(move || left.take());
+    let closed = s.closed();
+    fulfilled(&s.peek());
+    assert!(closed.is_pending());
+    fulfilled(&s.junk());
+    assert!(closed.is_pending(), "the end is not enqueued yet");
+    assert_eq!(fulfilled(&s.peek()), None);
+    assert!(closed.is_fulfilled() && s.is_closed());
+}
+
+#[test]
+fn append_passes_an_error_of_the_first_stream_and_goes_on() {
+    let a = stream::fail::<u8>(Error::failure("a failed"));
+    let b = stream::of_list(vec![2]);
+    let s = stream::append(&a, &b);
+    assert_eq!(rejected_with(&s.get()).message(), "a failed");
+    assert_eq!(fulfilled(&s.to_list()), vec![2]);
+}
+
+#[test]
+fn concat_passes_an_error_of_an_inner_stream_and_goes_on() {
+    let top = stream::of_list(vec![
+        stream::fail::<u8>(Error::failure("inner")),
+        stream::of_list(vec![1]),
+    ]);
+    let s = stream::concat(&top);
+    assert_eq!(rejected_with(&s.get()).message(), "inner");
+    assert_eq!(fulfilled(&s.to_list()), vec![1]);
+}
+
+#[test]
+fn iter_p_rejects_once_the_failed_call_and_those_before_it_are_done() {
+    // Lwt chains each call before the rest of the walk: an error is
+    // reported without waiting for a stream that never ends.
+    let (s, push) = stream::create();
+    let done = s.iter_p(|x: u8| if x == 2 { lwt::fail_with("two") } else { resolved(()) });
+    push.push(1).unwrap();
+    push.push(2).unwrap();
+    settle();
+    assert_eq!(rejected_with(&done).message(), "two");
+    drop(push);
+}
+
+#[test]
+fn wrap_exn_ends_when_the_source_ends_after_errors() {
+    let mut n = 0;
+    let s = stream::from_direct(move || {
+        n += 1;
+        match n {
+            1 | 2 => panic!("bad {n}"),
+            3 => Some(3),
+            _ => None,
+        }
+    });
+    let items = fulfilled(&s.wrap_exn().map(|r| r.map_err(|e| e.kind())).to_list());
+    assert_eq!(items, vec![Err(ErrorKind::Panic), Err(ErrorKind::Panic), Ok(3)]);
+}
+
+#[test]
+fn iter_p_walks_a_long_push_stream_fed_in_bursts() {
+    let (s, push) = stream::create();
+    let seen = Rc::new(Cell::new(0u32));
+    let k = seen.clone();
+    let done = s.iter_p(move |_x: u32| {
+        k.set(k.get() + 1);
+        pause()
+    });
+    for i in 0..200_000 {
+        push.push(i).unwrap();
+        if i % 1000 == 0 {
+            settle();
+        }
+    }
+    drop(push);
+    fulfilled(&done);
+    assert_eq!(seen.get(), 200_000);
+}
+
+#[test]
+fn iter_n_over_a_long_stream_of_resolved_calls_uses_no_stack() {
+    let count = Rc::new(Cell::new(0u32));
+    let c = count.clone();
+    let done = stream::of_iter(0..1_000_000u32).iter_n(2, move |_x| {
+        c.set(c.get() + 1);
+        resolved(())
+    });
+    fulfilled(&done);
+    assert_eq!(count.get(), 1_000_000);
+}
+
+#[test]
+fn a_push_blocked_on_a_bounded_stream_whose_readers_are_gone_is_released() {
+    // Once nobody reads the stream, pushed elements go away (as for an
+    // unblocked push); a push that was waiting must not wait forever, nor
+    // make every later push fail with Full.
+    let (s, push) = stream::create_bounded(1);
+    assert!(push.push(1).is_fulfilled());
+    let blocked = push.push(2);
+    assert!(blocked.is_pending());
+    drop(s);
+    settle();
+    assert!(blocked.is_fulfilled());
+    assert!(!push.blocked());
+    assert!(push.push(3).is_fulfilled());
+}
+
+#[test]
+fn a_clone_of_a_pull_stream_sees_each_pulled_element_without_pulling_again() {
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    let s = stream::from_direct(move || {
+        c.set(c.get() + 1);
+        (c.get() <= 3).then(|| c.get())
+    });
+    let t = s.clone_stream().unwrap();
+    assert_eq!(fulfilled(&s.nget(2)), vec![1, 2]);
+    assert_eq!(calls.get(), 2);
+    assert_eq!(fulfilled(&t.to_list()), vec![1, 2, 3]);
+    assert_eq!(calls.get(), 4);
+    assert_eq!(fulfilled(&s.to_list()), vec![3]);
+    assert_eq!(calls.get(), 4, "the end was pulled once, for both readers");
 }

@@ -1383,3 +1383,237 @@ fn the_default_wheel_makes_timeouts_on_the_event_loop() {
     assert_eq!(t.delay(), 30);
     assert!(lwt::timeout::create(0, || ()).is_err());
 }
+
+// ------------------------------------------- pool, mvar, switch: edge cases
+
+#[test]
+fn a_pool_stays_within_its_maximum_when_validation_fails_while_a_caller_waits() {
+    // Lwt replaces an element that fails validation for the caller that
+    // validated it; the waiting caller keeps waiting for a free element.
+    let (pool, made) = counter_pool(1);
+    let (gate, open) = wait::<bool>();
+    let first_check = Rc::new(RefCell::new(Some(gate)));
+    let pool = pool.validate(move |_| first_check.borrow_mut().take().unwrap_or_else(|| resolved(true)));
+    fulfilled(&pool.use_(|_| resolved(())));
+    let (hold2, release2) = wait::<()>();
+    let (hold3, release3) = wait::<()>();
+    let u2 = pool.use_(move |_| hold2);
+    let u3 = pool.use_(move |_| hold3);
+    assert_eq!(pool.wait_queue_length(), 1);
+    open.wakeup(false);
+    assert!(
+        pool.size() <= 1,
+        "the pool holds {} elements, more than its maximum of 1",
+        pool.size()
+    );
+    assert_eq!(made.get(), 2);
+    release2.wakeup(());
+    fulfilled(&u2);
+    release3.wakeup(());
+    fulfilled(&u3);
+    assert_eq!(pool.size(), 1);
+}
+
+#[test]
+fn a_pool_waiter_gets_a_new_element_when_the_creation_it_waited_behind_fails() {
+    let (gate, open) = wait::<()>();
+    let gate = Rc::new(RefCell::new(Some(gate)));
+    let pool = Pool::new(1, move || {
+        let first = gate.borrow_mut().take();
+        match first {
+            Some(g) => g.bind(|()| lwt::rejected::<i32>(Error::new(Dummy))),
+            None => resolved(5),
+        }
+    })
+    .unwrap();
+    let u1 = pool.use_(resolved);
+    let u2 = pool.use_(resolved);
+    assert_eq!(pool.wait_queue_length(), 1);
+    open.wakeup(());
+    assert!(is_dummy(&rejected_with(&u1)));
+    assert_eq!(fulfilled(&u2), 5);
+}
+
+#[test]
+fn canceling_a_pool_user_during_validation_disposes_of_the_element() {
+    let disposed = Rc::new(Cell::new(0));
+    let d = disposed.clone();
+    let (check, _never) = task::<bool>();
+    let checks = Rc::new(RefCell::new(vec![check]));
+    let (pool, _) = counter_pool(1);
+    let pool = pool
+        .validate(move |_| checks.borrow_mut().pop().unwrap_or_else(|| resolved(true)))
+        .dispose(move |_| {
+            d.set(d.get() + 1);
+            resolved(())
+        });
+    fulfilled(&pool.use_(|_| resolved(())));
+    let u = pool.use_(|_| resolved(()));
+    assert!(u.is_pending());
+    u.cancel();
+    assert!(rejected_with(&u).is_canceled());
+    assert_eq!((disposed.get(), pool.size()), (1, 0));
+    fulfilled(&pool.use_(|_| resolved(())));
+}
+
+#[test]
+fn an_mvar_put_after_its_only_reader_was_canceled_stores_the_value() {
+    let m = Mvar::empty();
+    let r = m.take();
+    r.cancel();
+    fulfilled(&m.put(3));
+    assert!(!m.is_empty());
+    assert_eq!(m.take_available(), Some(3));
+}
+
+#[test]
+fn a_hook_added_while_the_switch_turns_off_is_refused() {
+    let s = Switch::new();
+    let s2 = s.clone();
+    let refused = Rc::new(Cell::new(false));
+    let r = refused.clone();
+    s.add_hook(move || {
+        let e = s2.add_hook(|| resolved(())).unwrap_err();
+        r.set(e.downcast_ref::<switch::Off>().is_some());
+        resolved(())
+    })
+    .unwrap();
+    fulfilled(&s.turn_off());
+    assert!(refused.get());
+}
+
+#[test]
+fn turning_a_switch_off_again_while_its_hooks_run_is_fulfilled_at_once() {
+    let s = Switch::new();
+    let (hook, done) = wait::<()>();
+    s.add_hook(move || hook).unwrap();
+    let first = s.turn_off();
+    let second = s.turn_off();
+    assert!(first.is_pending());
+    assert!(second.is_fulfilled());
+    done.wakeup(());
+    assert!(first.is_fulfilled());
+}
+
+#[test]
+fn turn_off_rejects_with_the_latest_hook_when_several_fail_at_once() {
+    // The hooks start most recent first, and join keeps the first
+    // rejection in that order.
+    let s = Switch::new();
+    s.add_hook(|| lwt::fail_with("older")).unwrap();
+    s.add_hook(|| lwt::fail_with("newer")).unwrap();
+    assert_eq!(rejected_with(&s.turn_off()).message(), "newer");
+}
+
+#[test]
+fn with_switch_rejects_with_a_failing_hook_over_the_body_error() {
+    let p = switch::with_switch(|s| {
+        s.add_hook(|| lwt::fail_with("hook")).unwrap();
+        lwt::fail_with::<()>("body")
+    });
+    assert_eq!(rejected_with(&p).message(), "hook");
+}
+
+#[test]
+fn an_action_that_grows_the_wheel_leaves_the_timeouts_due_on_its_tick_firing() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (later, a_later) = counter();
+    let (second, a_second) = counter();
+    let (other, a_other) = counter();
+    let w = wheel.clone();
+    let longer: Rc<RefCell<Option<lwt::timeout::Timeout>>> = Rc::new(RefCell::new(None));
+    let l = longer.clone();
+    let mut a_later = Some(a_later);
+    wheel
+        .create(1, move || {
+            let t = w.create(4, a_later.take().unwrap()).unwrap(); // grows the wheel
+            t.start();
+            *l.borrow_mut() = Some(t);
+        })
+        .unwrap()
+        .start();
+    wheel.create(1, a_second).unwrap().start();
+    tick();
+    wheel.create(1, a_other).unwrap().start();
+    tick();
+    assert_eq!(second.get(), 1, "due on the same tick as the growing action");
+    assert_eq!(other.get(), 0);
+    tick();
+    assert_eq!(other.get(), 1, "started a tick later, fires a tick later");
+    for _ in 0..2 {
+        tick();
+    }
+    assert_eq!(later.get(), 0);
+    tick();
+    // Started at a tick, it fires exactly four ticks later, as in Lwt.
+    assert_eq!(later.get(), 1, "four seconds after the tick that started it");
+    longer.borrow_mut().take();
+}
+
+#[test]
+fn an_action_that_stops_a_timeout_due_on_the_same_tick_prevents_it() {
+    let wheel = Wheel::with_sleeper(tick_clock());
+    let (fired, action) = counter();
+    let victim: Rc<RefCell<Option<lwt::timeout::Timeout>>> = Rc::new(RefCell::new(None));
+    let v = victim.clone();
+    wheel
+        .create(1, move || {
+            if let Some(t) = &*v.borrow() {
+                t.stop();
+            }
+        })
+        .unwrap()
+        .start();
+    let t = wheel.create(1, action).unwrap();
+    t.start();
+    *victim.borrow_mut() = Some(t);
+    for _ in 0..4 {
+        tick();
+    }
+    assert_eq!(fired.get(), 0);
+    assert_eq!(wheel.started(), 0);
+    victim.borrow_mut().take();
+}
+
+#[test]
+fn a_throttle_key_unused_for_a_second_gets_its_full_rate_again() {
+    let limiter = Throttle::with_sleeper(1, 10, tick_clock()).unwrap();
+    assert_eq!(limiter.wait("k").state(), State::Fulfilled(true));
+    let waiting = limiter.wait("k");
+    assert!(waiting.is_pending());
+    tick();
+    assert_eq!(waiting.state(), State::Fulfilled(true));
+    tick();
+    let again = limiter.wait("k");
+    assert_eq!(again.state(), State::Fulfilled(true));
+}
+
+#[test]
+fn clear_disposes_of_every_free_element_even_when_one_disposal_fails() {
+    let disposed = Rc::new(RefCell::new(Vec::new()));
+    let d = disposed.clone();
+    let next = Rc::new(Cell::new(0));
+    let pool = Pool::new(2, move || {
+        next.set(next.get() + 1);
+        resolved(next.get())
+    })
+    .unwrap()
+    .dispose(move |n| {
+        d.borrow_mut().push(n);
+        if n == 2 {
+            lwt::rejected(Error::new(Dummy))
+        } else {
+            resolved(())
+        }
+    });
+    let (hold, release) = wait::<()>();
+    let u1 = pool.use_(move |_| hold);
+    fulfilled(&pool.use_(|_| resolved(())));
+    release.wakeup(());
+    fulfilled(&u1);
+    assert_eq!(pool.size(), 2);
+    // The free elements are 2 (released first), then 1; disposing of 2 fails.
+    assert!(is_dummy(&rejected_with(&pool.clear())));
+    assert_eq!(disposed.borrow().len(), 2, "both free elements are disposed of");
+    assert_eq!(pool.size(), 0);
+}

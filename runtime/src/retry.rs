@@ -631,6 +631,10 @@ impl<E: 'static> Policy<E> {
     fn backoff(&self, k: u32) -> Duration {
         let raw = match self.shape {
             Shape::Constant => self.base,
+            // A factor that is not a positive number gives zero delays (as
+            // documented): `powi` would give 1 for the first retry and
+            // alternate signs for a negative factor.
+            Shape::Exponential(f) if f.is_nan() || f <= 0.0 => Duration::ZERO,
             Shape::Exponential(f) => scale(self.base, f.powi(k.saturating_sub(1).min(i32::MAX as u32) as i32)),
             Shape::Fibonacci => scale(self.base, fibonacci(k)),
         };

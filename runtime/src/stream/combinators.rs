@@ -11,7 +11,7 @@ use std::rc::Rc;
 use super::ops::get_h;
 use super::shared::{Handle, Polled};
 use super::{from, Stream};
-use crate::core::{both, rejected, resolved, wait, Error, Promise, Resolver};
+use crate::core::{rejected, resolved, wait, Error, Promise, Resolver};
 
 /// The next element `f` keeps (`Some`), reading synchronously while elements
 /// are buffered and waiting only when the source has none.
@@ -202,7 +202,9 @@ where
 
 /// Pairs of elements, one from each stream; ends when either ends (Lwt's
 /// `combine`). Both reads start together, so at the end one element of the
-/// longer stream may be consumed and dropped, as in Lwt.
+/// longer stream may be consumed and dropped, as in Lwt. As in Lwt, the
+/// pair waits for `a`'s read, then for `b`'s: an error of `a` is reported
+/// at once, one of `b` once `a`'s read is done.
 ///
 /// ```
 /// let a = lwt::stream::of_list(vec![1, 2, 3]);
@@ -213,9 +215,12 @@ where
 pub fn combine<A: 'static, B: 'static>(a: &Stream<A>, b: &Stream<B>) -> Stream<(A, B)> {
     let (ha, hb) = (a.h.clone(), b.h.clone());
     from(move || {
-        both(get_h(ha.clone()), get_h(hb.clone())).map(|(x, y)| match (x, y) {
-            (Some(x), Some(y)) => Some((x, y)),
-            _ => None,
+        let (ta, tb) = (get_h(ha.clone()), get_h(hb.clone()));
+        ta.bind(move |x| {
+            tb.map(move |y| match (x, y) {
+                (Some(x), Some(y)) => Some((x, y)),
+                _ => None,
+            })
         })
     })
 }

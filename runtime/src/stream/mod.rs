@@ -394,7 +394,9 @@ impl<T: 'static> BoundedPush<T> {
     ///
     /// Rejects with [`Full`] if another push is already waiting, and with
     /// [`Closed`] if the stream is closed (also when it closes while the
-    /// push waits).
+    /// push waits). Once every reader of the stream is gone, a push is
+    /// fulfilled at once and its element dropped; so is a push that was
+    /// waiting then.
     ///
     /// ```
     /// let (s, push) = lwt::stream::create_bounded(1);

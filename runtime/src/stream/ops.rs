@@ -6,7 +6,9 @@
 //! million buffered elements allocates nothing per element and never
 //! deepens the stack.
 
+use std::collections::VecDeque;
 use std::ops::ControlFlow;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 use super::shared::{Avail, Handle, Polled};
@@ -179,13 +181,20 @@ impl<T: 'static> Stream<T> {
         drive(
             self.h.clone(),
             Vec::new(),
-            move |mut acc: Vec<T>, x| {
-                if f(&x) {
+            move |mut acc: Vec<T>, x| match catch_unwind(AssertUnwindSafe(|| f(&x))) {
+                Ok(true) => {
                     acc.push(x);
                     ControlFlow::Continue(acc)
-                } else {
+                }
+                Ok(false) => {
                     h.unget(x);
                     ControlFlow::Break(acc)
+                }
+                // A test that panics has not taken the element: it goes
+                // back, and the panic rejects the walk.
+                Err(panic) => {
+                    h.unget(x);
+                    resume_unwind(panic)
                 }
             },
             |acc| acc,
@@ -201,13 +210,27 @@ impl<T: 'static> Stream<T> {
             Vec::new(),
             move |mut acc: Vec<T>, x| {
                 let h = h.clone();
-                f(&x).map(move |b| {
-                    if b {
-                        acc.push(x);
-                        ControlFlow::Continue(acc)
-                    } else {
+                let test = match catch_unwind(AssertUnwindSafe(|| f(&x))) {
+                    Ok(test) => test,
+                    Err(panic) => {
                         h.unget(x);
-                        ControlFlow::Break(acc)
+                        resume_unwind(panic)
+                    }
+                };
+                // Only a test fulfilled with `true` takes the element; one
+                // that is `false`, rejects or is canceled puts it back.
+                test.then(move |r| match r {
+                    Ok(true) => {
+                        acc.push(x);
+                        resolved(ControlFlow::Continue(acc))
+                    }
+                    Ok(false) => {
+                        h.unget(x);
+                        resolved(ControlFlow::Break(acc))
+                    }
+                    Err(e) => {
+                        h.unget(x);
+                        rejected(e)
                     }
                 })
             },
@@ -407,8 +430,12 @@ impl<T: 'static> Stream<T> {
     }
 
     /// Calls `f` on every element as soon as it arrives, without waiting for
-    /// earlier calls; resolves once the stream ended and every call's promise
-    /// resolved, rejecting with the first error (Lwt's `iter_p`).
+    /// earlier calls (Lwt's `iter_p`). As in Lwt, each call comes before the
+    /// rest of the walk: the result is fulfilled once the stream ended and
+    /// every call's promise is fulfilled, and rejects with the error of the
+    /// first call (in stream order) that fails once the calls before it are
+    /// fulfilled, even if the stream has not ended; the walk goes on in the
+    /// background.
     ///
     /// ```
     /// let (p, r) = lwt::wait::<()>();
@@ -418,20 +445,9 @@ impl<T: 'static> Stream<T> {
     /// r.wakeup(());
     /// assert!(done.is_fulfilled());
     /// ```
-    pub fn iter_p(&self, mut f: impl FnMut(T) -> Promise<()> + 'static) -> Promise<()> {
-        drive(
-            self.h.clone(),
-            Vec::new(),
-            move |mut running: Vec<Promise<()>>, x| {
-                let p = apply(&mut f, x);
-                if !p.is_fulfilled() {
-                    running.push(p);
-                }
-                ControlFlow::Continue(running)
-            },
-            |running| running,
-        )
-        .bind(join)
+    pub fn iter_p(&self, f: impl FnMut(T) -> Promise<()> + 'static) -> Promise<()> {
+        let h = self.h.clone();
+        apply(move |()| iter_p_walk(h, f), ())
     }
 
     /// Calls `f` on the elements with at most `max_concurrency` calls in
@@ -515,6 +531,39 @@ impl<T: 'static> Stream<T> {
             },
             |()| None,
         )
+    }
+}
+
+/// Calls `f` on everything readable now, then waits for more in the
+/// background; the result waits for each pending call in stream order, then
+/// for the rest of the walk (Lwt's `res >>= fun () -> rest`).
+fn iter_p_walk<T: 'static, F: FnMut(T) -> Promise<()> + 'static>(h: Rc<Handle<T>>, mut f: F) -> Promise<()> {
+    let mut running = VecDeque::new();
+    let rest = loop {
+        match h.poll() {
+            Polled::Item(x) => {
+                let p = apply(&mut f, x);
+                if !p.is_fulfilled() {
+                    running.push_back(p);
+                }
+            }
+            Polled::End => break resolved(()),
+            Polled::Failed(e) => break rejected(e),
+            Polled::Pending => {
+                let w = h.wait();
+                break w.bind(move |()| iter_p_walk(h, f));
+            }
+        }
+    };
+    in_order(running, rest)
+}
+
+/// Waits for each promise in turn, then gives `rest`; rejects with the
+/// first one that rejects.
+fn in_order(mut running: VecDeque<Promise<()>>, rest: Promise<()>) -> Promise<()> {
+    match running.pop_front() {
+        None => rest,
+        Some(p) => p.bind(move |()| in_order(running, rest)),
     }
 }
 

@@ -126,12 +126,34 @@ impl<T: 'static> Shared<T> {
     }
 
     pub(super) fn remove_slot(&self, id: u64) {
-        let removed = match self.slots.try_borrow_mut() {
-            Ok(mut slots) => slots.iter().position(|s| s.id == id).map(|i| slots.swap_remove(i)),
-            Err(_) => None,
+        let (removed, none_left) = match self.slots.try_borrow_mut() {
+            Ok(mut slots) => {
+                let removed = slots.iter().position(|s| s.id == id).map(|i| slots.swap_remove(i));
+                (removed, slots.is_empty())
+            }
+            Err(_) => (None, false),
         };
         // The buffered elements are dropped here, outside the borrow.
         drop(removed);
+        if none_left {
+            // Nobody reads the stream any more: a push blocked on a full
+            // bounded stream is let through, its element going away as a
+            // later push's would.
+            let blocked = match self.source.try_borrow_mut() {
+                Ok(mut src) => match &mut *src {
+                    Source::Bounded { blocked, .. } => blocked.take(),
+                    _ => None,
+                },
+                Err(_) => None,
+            };
+            if let Some(b) = blocked {
+                let Blocked { value, resolver, .. } = b;
+                drop(value);
+                if resolver.is_pending() {
+                    resolver.wakeup_later(());
+                }
+            }
+        }
     }
 
     /// Runs `f` on the cursor `id` (`None` if it is gone).

@@ -24,10 +24,16 @@
 //!   verdict instead of calling a continuation.
 //! - A pool of size 0 is refused when created (Lwt's would make every
 //!   caller wait forever).
-//! - Whenever an element is disposed of while callers wait, a replacement is
-//!   created for the oldest waiter, and the count of live elements stays
-//!   exact. Lwt only does this after a failed validation, so a caller can wait
-//!   forever after a failed `check`, and its replacement is not counted.
+//! - Whenever an element is disposed of (or fails to be created) while
+//!   callers wait, a replacement is created for the oldest waiter, and the
+//!   count of live elements stays exact. Lwt only does this after a failed
+//!   validation, so a caller can wait forever after a failed `check` or
+//!   behind a failed creation, and its replacement is not counted. An
+//!   element that validation turns down is replaced for the caller that
+//!   validated it, as in Lwt, so the pool never exceeds `max`.
+//! - [`Pool::clear`] disposes of every free element even when one disposal
+//!   fails (Lwt stops at the first failure, and the other elements are then
+//!   neither in the pool nor disposed of, still counted against `max`).
 //!
 //! | Lwt | lwt-rs |
 //! |---|---|
@@ -187,13 +193,31 @@ impl<T: Clone + 'static> Pool<T> {
 
     /// Disposes of every free element, one after another, and marks the
     /// elements in use to be disposed of when they come back; later callers
-    /// get fresh elements (Lwt's `clear`).
+    /// get fresh elements (Lwt's `clear`). Rejects with the first disposal
+    /// error, once every free element has been disposed of.
     pub fn clear(&self) -> Promise<()> {
         let elements: Vec<T> = self.inner.free.borrow_mut().drain(..).collect();
         let old = self.inner.cleared.replace(Rc::new(Cell::new(false)));
         old.set(true);
         let pool = self.clone();
-        crate::list::iter_s(move |e| pool.dispose_elt(e), elements)
+        let first_error: Rc<RefCell<Option<Error>>> = Rc::new(RefCell::new(None));
+        let errors = first_error.clone();
+        crate::list::iter_s(
+            move |e| {
+                let errors = errors.clone();
+                pool.dispose_elt(e).then(move |r| {
+                    if let Err(e) = r {
+                        errors.borrow_mut().get_or_insert(e);
+                    }
+                    resolved(())
+                })
+            },
+            elements,
+        )
+        .bind(move |()| match first_error.borrow_mut().take() {
+            Some(e) => rejected(e),
+            None => resolved(()),
+        })
     }
 
     /// How many callers wait for an element (Lwt's `wait_queue_length`).
@@ -217,6 +241,9 @@ impl<T: Clone + 'static> Pool<T> {
         let pool = self.clone();
         apply(move |()| create(), ()).catch(move |e| {
             pool.inner.count.set(pool.inner.count.get() - 1);
+            // A caller may have queued behind this creation: the room it
+            // waited for is free again.
+            pool.replace_for_waiter();
             rejected(e)
         })
     }
@@ -240,8 +267,16 @@ impl<T: Clone + 'static> Pool<T> {
         apply(move |e: T| validate(&e), elt).then(move |r| match r {
             Ok(true) => resolved(kept),
             Ok(false) => {
+                // The replacement is this caller's (as in Lwt): giving one
+                // to a waiter too would take the pool past `max`.
                 let p = pool.clone();
-                pool.dispose_elt(kept).bind(move |()| p.create_member())
+                pool.dispose_only(kept).then(move |r| match r {
+                    Ok(()) => p.create_member(),
+                    Err(e) => {
+                        p.replace_for_waiter();
+                        rejected(e)
+                    }
+                })
             }
             Err(e) => pool.dispose_elt(kept).then(move |_| rejected(e)),
         })
@@ -269,11 +304,19 @@ impl<T: Clone + 'static> Pool<T> {
     /// Disposes of an element; then, if callers wait and there is room,
     /// makes a replacement for the oldest one.
     fn dispose_elt(&self, elt: T) -> Promise<()> {
+        let pool = self.clone();
+        self.dispose_only(elt).then(move |r| {
+            pool.replace_for_waiter();
+            of_result(r)
+        })
+    }
+
+    /// Disposes of an element and forgets it, making no replacement.
+    fn dispose_only(&self, elt: T) -> Promise<()> {
         let dispose = self.inner.dispose.borrow().clone();
         let pool = self.clone();
         apply(move |e: T| dispose(e), elt).then(move |r| {
             pool.inner.count.set(pool.inner.count.get() - 1);
-            pool.replace_for_waiter();
             of_result(r)
         })
     }
