@@ -270,7 +270,6 @@ fn bytes_held_by_races(n: u32, race: fn(Vec<lwt::Promise<u32>>) -> lwt::Promise<
 }
 
 #[test]
-#[ignore = "bug: each finished choose/pick leaves an emptied callback (and its shared slot) on the long-lived input until it resolves; Lwt cleans them up"]
 fn racing_against_a_long_lived_promise_runs_in_constant_memory() {
     for (name, race) in [
         (
@@ -288,7 +287,6 @@ fn racing_against_a_long_lived_promise_runs_in_constant_memory() {
 }
 
 #[test]
-#[ignore = "bug: a canceled protected copy stays in its input's callbacks until the input resolves (Lwt issue #181, fixed there)"]
 fn canceled_protected_copies_of_a_long_lived_promise_run_in_constant_memory() {
     let (long, _r_long) = wait::<u32>();
     let round = |long: &lwt::Promise<u32>| {
@@ -311,7 +309,6 @@ fn canceled_protected_copies_of_a_long_lived_promise_run_in_constant_memory() {
 }
 
 #[test]
-#[ignore = "bug: a canceled wrap_in_cancelable copy stays in its input's callbacks until the input resolves (as protected, Lwt #181)"]
 fn canceled_wrappers_of_a_long_lived_wait_promise_run_in_constant_memory() {
     let (long, _r_long) = wait::<u32>();
     let round = |long: &lwt::Promise<u32>| {

@@ -40,6 +40,9 @@ struct VTable<T: 'static> {
     call: CallFn<T>,
     /// Drops the closure in the slot without calling it.
     drop: unsafe fn(*mut Slot),
+    /// Whether calling the closure in the slot would do nothing any more
+    /// (see [`Expire`]); `None` for callbacks that always matter.
+    expired: Option<unsafe fn(*const Slot) -> bool>,
     /// Runs only when the promise ends canceled, before the others.
     cancel: bool,
     /// The slot holds a `FreeVec<Callback<T>>` (see [`Callbacks`]).
@@ -51,11 +54,44 @@ impl<T: 'static> VTable<T> {
         VTable {
             call,
             drop,
+            expired: None,
             cancel,
             many,
         }
     }
+
+    const fn expiring(call: CallFn<T>, drop: unsafe fn(*mut Slot), expired: unsafe fn(*const Slot) -> bool) -> Self {
+        VTable {
+            call,
+            drop,
+            expired: Some(expired),
+            cancel: false,
+            many: false,
+        }
+    }
 }
+
+/// What an *expiring* callback holds: something that can tell, before the
+/// callback runs, that running it would do nothing.
+///
+/// Lwt removes the callbacks a finished `choose` or `pick` left on the
+/// inputs that did not win, and those of a canceled `protected` copy (its
+/// "removable callbacks"): otherwise a promise that lives long and is raced
+/// again and again (`choose [stop; next ()]` in a loop) would collect one
+/// dead callback per race until it resolves. Ours are not taken out when
+/// they expire (the input's list is not at hand then), but they are
+/// dropped when the list would grow past them: a second callback replaces
+/// an expired first one, and a full list drops its expired ones before it
+/// doubles. A long-lived promise so keeps at most about twice its live
+/// callbacks.
+pub(crate) trait Expire: 'static {
+    /// Whether the callback holding this would do nothing if called now.
+    /// Must not panic, nor borrow the node whose list is being added to.
+    fn expired(&self) -> bool;
+}
+
+/// An expiring callback's closure: `f` called with the state `S`.
+struct Expiring<S, F>(S, F);
 
 /// A `FnOnce(&NodeRef<T>)` stored inline when it is small.
 pub(crate) struct Callback<T: 'static> {
@@ -102,7 +138,83 @@ impl<T: 'static, F: FnOnce(&NodeRef<T>) + 'static> Boxed<T, F> {
     }
 }
 
+struct InlineExpiring<T, S, F>(PhantomData<(T, S, F)>);
+struct BoxedExpiring<T, S, F>(PhantomData<(T, S, F)>);
+
+impl<T: 'static, S: Expire, F: FnOnce(S, &NodeRef<T>) + 'static> InlineExpiring<T, S, F> {
+    const TABLE: VTable<T> = VTable::expiring(Self::call, Self::drop, Self::expired);
+
+    // SAFETY (all three): the slot holds a live `Expiring<S, F>`, written by
+    // `Callback::expiring`; `call` and `drop` are called at most once, and
+    // `Callback` forgets the slot after.
+    unsafe fn call(a: Word, b: Word, c: Word, d: Word, node: &NodeRef<T>) {
+        let slot = [a, b, c, d];
+        let Expiring(state, f) = unsafe { ptr::read(slot.as_ptr() as *const Expiring<S, F>) };
+        f(state, node)
+    }
+    unsafe fn drop(slot: *mut Slot) {
+        unsafe { ptr::drop_in_place(slot as *mut Expiring<S, F>) }
+    }
+    unsafe fn expired(slot: *const Slot) -> bool {
+        unsafe { (*(slot as *const Expiring<S, F>)).0.expired() }
+    }
+}
+
+impl<T: 'static, S: Expire, F: FnOnce(S, &NodeRef<T>) + 'static> BoxedExpiring<T, S, F> {
+    const TABLE: VTable<T> = VTable::expiring(Self::call, Self::drop, Self::expired);
+
+    // SAFETY (all three): the slot's first word holds a pointer to a live
+    // `Expiring<S, F>` in a block from `freelist::boxed`, given back once,
+    // with the closure called or dropped.
+    unsafe fn call(a: Word, _: Word, _: Word, _: Word, node: &NodeRef<T>) {
+        let boxed = unsafe { ptr::read(&a as *const Word as *const NonNull<Expiring<S, F>>) };
+        let Expiring(state, f) = unsafe { freelist::unbox(boxed) };
+        f(state, node)
+    }
+    unsafe fn drop(slot: *mut Slot) {
+        unsafe { freelist::drop_boxed(ptr::read(slot as *mut NonNull<Expiring<S, F>>)) }
+    }
+    unsafe fn expired(slot: *const Slot) -> bool {
+        unsafe {
+            (*ptr::read(slot as *const NonNull<Expiring<S, F>>).as_ptr())
+                .0
+                .expired()
+        }
+    }
+}
+
+/// Whether the callback in this slot is known to do nothing any more.
+fn is_expired<T: 'static>(cb: &Callback<T>) -> bool {
+    match cb.vtable.expired {
+        // SAFETY: the vtable was made for the closure in this live slot.
+        Some(expired) => unsafe { expired(cb.slot.as_ptr()) },
+        None => false,
+    }
+}
+
 impl<T: 'static> Callback<T> {
+    /// A callback that calls `f` with `state`, and that the list it is in
+    /// may drop unrun once `state` says it has expired (see [`Expire`]).
+    pub(crate) fn expiring<S: Expire, F: FnOnce(S, &NodeRef<T>) + 'static>(state: S, f: F) -> Callback<T> {
+        let e = Expiring(state, f);
+        let mut slot = MaybeUninit::<Slot>::uninit();
+        let vtable: &'static VTable<T> =
+            if size_of::<Expiring<S, F>>() <= size_of::<Slot>() && align_of::<Expiring<S, F>>() <= align_of::<Slot>() {
+                // SAFETY: the closure fits the slot in size and alignment.
+                unsafe { ptr::write(slot.as_mut_ptr() as *mut Expiring<S, F>, e) };
+                &InlineExpiring::<T, S, F>::TABLE
+            } else {
+                // SAFETY: a pointer is one word, aligned like the slot.
+                unsafe { ptr::write(slot.as_mut_ptr() as *mut NonNull<Expiring<S, F>>, freelist::boxed(e)) };
+                &BoxedExpiring::<T, S, F>::TABLE
+            };
+        Callback {
+            slot,
+            vtable,
+            _not_send: PhantomData,
+        }
+    }
+
     fn make<F: FnOnce(&NodeRef<T>) + 'static>(f: F, cancel: bool) -> Callback<T> {
         let mut slot = MaybeUninit::<Slot>::uninit();
         let vtable: &'static VTable<T> = if size_of::<F>() <= size_of::<Slot>() && align_of::<F>() <= align_of::<Slot>()
@@ -226,29 +338,49 @@ impl<T: 'static> Callbacks<T> {
     }
 
     /// Adds `cb` last. The first callback, by far the commonest, is a store
-    /// in place; the others go through [`Callbacks::push_more`].
+    /// in place; the others go through [`Callbacks::push_more`]. Returns the
+    /// expired callbacks that made room (see [`Expire`]), for the caller to
+    /// drop once it has let go of the node: dropping them may drop values,
+    /// whose `Drop` may use this very promise.
     #[inline(always)]
-    pub(crate) fn push(&mut self, cb: Callback<T>) {
+    pub(crate) fn push(&mut self, cb: Callback<T>) -> Expired<T> {
         match &mut self.0 {
-            None => self.0 = Some(cb),
+            None => {
+                self.0 = Some(cb);
+                Expired { _callbacks: Vec::new() }
+            }
             Some(_) => self.push_more(cb),
         }
     }
 
     #[inline(never)]
-    fn push_more(&mut self, cb: Callback<T>) {
+    fn push_more(&mut self, cb: Callback<T>) -> Expired<T> {
         match &mut self.0 {
-            None => self.0 = Some(cb),
+            None => {
+                self.0 = Some(cb);
+                Expired { _callbacks: Vec::new() }
+            }
             Some(first) if first.vtable.many => {
                 // SAFETY: a `many` slot holds a live `FreeVec<Callback<T>>`.
                 let v = unsafe { &mut *(first.slot.as_mut_ptr() as *mut FreeVec<Callback<T>>) };
+                // Before the list doubles, what expired makes room.
+                let expired = if v.is_full() {
+                    v.retain(|cb| !is_expired(cb))
+                } else {
+                    Vec::new()
+                };
                 v.push(cb);
+                Expired { _callbacks: expired }
             }
+            Some(first) if is_expired(first) => Expired {
+                _callbacks: vec![std::mem::replace(first, cb)],
+            },
             Some(_) => {
                 let mut v = FreeVec::with_capacity(2);
                 v.extend(self.0.take());
                 v.push(cb);
                 *self = Callbacks::from_list(v);
+                Expired { _callbacks: Vec::new() }
             }
         }
     }
@@ -302,6 +434,13 @@ impl<T: 'static> Default for Callbacks<T> {
     fn default() -> Self {
         Callbacks::new()
     }
+}
+
+/// Expired callbacks taken out of a list to make room, to be dropped by
+/// whoever added to it once the node is let go (see [`Callbacks::push`]).
+#[must_use = "drop the expired callbacks once the node is no longer borrowed"]
+pub(crate) struct Expired<T: 'static> {
+    _callbacks: Vec<Callback<T>>,
 }
 
 /// A callback list taken apart.
@@ -373,9 +512,9 @@ mod tests {
                 c.borrow_mut().push(i)
             });
             if i < 2 {
-                front.push(cb)
+                drop(front.push(cb))
             } else {
-                back.push(cb)
+                drop(back.push(cb))
             }
         }
         back.prepend(front);
@@ -388,7 +527,7 @@ mod tests {
         let mut unrun = Callbacks::<u8>::new();
         for _ in 0..3 {
             let p = Probe::new(&drops);
-            unrun.push(Callback::regular(move |_| drop(p)));
+            drop(unrun.push(Callback::regular(move |_| drop(p))));
         }
         drop(unrun);
         assert_eq!(drops.get(), 8);
@@ -398,5 +537,80 @@ mod tests {
     fn cancel_callbacks_are_marked() {
         assert!(Callback::<u8>::cancel(|| ()).is_cancel());
         assert!(!Callback::<u8>::regular(|_| ()).is_cancel());
+    }
+
+    /// Expires when its flag is set; counts its drops.
+    struct Flagged {
+        flag: Rc<Cell<bool>>,
+        _drops: Probe,
+    }
+
+    impl Expire for Flagged {
+        fn expired(&self) -> bool {
+            self.flag.get()
+        }
+    }
+
+    fn expiring(flag: &Rc<Cell<bool>>, drops: &Rc<Cell<u32>>, calls: &Rc<Cell<u32>>) -> Callback<u8> {
+        let calls = calls.clone();
+        Callback::expiring(
+            Flagged {
+                flag: flag.clone(),
+                _drops: Probe::new(drops),
+            },
+            move |_, _| calls.set(calls.get() + 1),
+        )
+    }
+
+    #[test]
+    fn an_expired_single_callback_gives_its_place_to_the_next_one() {
+        let (flag, drops, calls) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let mut cbs = Callbacks::<u8>::new();
+        drop(cbs.push(expiring(&flag, &drops, &calls)));
+        flag.set(true);
+        let expired = cbs.push(Callback::regular(|_| {}));
+        // Handed back, not dropped in place.
+        assert_eq!(drops.get(), 0);
+        drop(expired);
+        assert_eq!(drops.get(), 1);
+        assert!(matches!(cbs.take(), Taken::One(cb) if !cb.vtable.many));
+        assert_eq!(calls.get(), 0);
+    }
+
+    #[test]
+    fn a_full_list_drops_its_expired_callbacks_and_keeps_the_order_of_the_rest() {
+        let (drops, calls) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let order = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut cbs = Callbacks::<u8>::new();
+        let mut flags = Vec::new();
+        // Live callbacks 0, 2, 4, 6 between expiring ones; the list is full
+        // at 8 (capacities 2, 4, 8).
+        for i in 0..8u32 {
+            if i % 2 == 0 {
+                let o = order.clone();
+                drop(cbs.push(Callback::regular(move |_| o.borrow_mut().push(i))));
+            } else {
+                let f = Rc::new(Cell::new(false));
+                drop(cbs.push(expiring(&f, &drops, &calls)));
+                flags.push(f);
+            }
+        }
+        for f in &flags[..3] {
+            f.set(true);
+        }
+        let o = order.clone();
+        let expired = cbs.push(Callback::regular(move |_| o.borrow_mut().push(8)));
+        assert_eq!(drops.get(), 0);
+        drop(expired);
+        assert_eq!(drops.get(), 3);
+        let n = node();
+        let Taken::Many(v) = cbs.take() else { panic!("a list") };
+        assert_eq!(v.len(), 6);
+        for cb in v {
+            cb.call(&n);
+        }
+        assert_eq!(*order.borrow(), vec![0, 2, 4, 6, 8]);
+        // The one expiring callback left was still live: it ran.
+        assert_eq!((calls.get(), drops.get()), (1, 4));
     }
 }

@@ -13,11 +13,12 @@
 
 use std::collections::HashSet;
 
-use super::callback::Callback;
+use super::callback::{Callback, Expire};
 use super::context;
 use super::node::{HowToCancel, Node};
 use super::promise::Promise;
 use super::rc::{AnyNode, NodeRef};
+use super::state::{FULFILLED, REJECTED, TAKEN};
 
 pub(crate) fn cancel_erased(start: AnyNode) {
     let mut work = vec![start];
@@ -36,10 +37,23 @@ pub(crate) fn cancel_erased(start: AnyNode) {
     }
 }
 
+/// The copy a forwarding callback resolves.
+struct Copy<T: 'static>(NodeRef<T>);
+
+impl<T: 'static> Expire for Copy<T> {
+    /// A copy already resolved (canceled, mostly) needs nothing more: a
+    /// long-lived input drops the callback as it gets new ones, so canceled
+    /// `protected` copies do not pile up on it (Lwt's issue 181). The tag is
+    /// read as is: a copy that became a proxy counts as live.
+    fn expired(&self) -> bool {
+        matches!(self.0.tag(), FULFILLED | REJECTED | TAKEN)
+    }
+}
+
 /// Forwards the outcome of `p` to `out` (if `out` is still pending).
 fn forward<T: 'static>(p: &NodeRef<T>, out: NodeRef<T>) {
-    p.add_callback(Callback::regular(move |node: &NodeRef<T>| {
-        let root = out.root();
+    p.add_callback(Callback::expiring(Copy(out), |out, node: &NodeRef<T>| {
+        let root = out.0.root();
         if root.is_pending() {
             let outcome = node.take_outcome();
             let _ = root.resolve(outcome);

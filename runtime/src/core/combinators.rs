@@ -17,11 +17,19 @@
 //!   [`Error::invalid_argument`] carrying Lwt's message.
 //! - `nchoose_split` returns the still-pending promises in argument order on
 //!   every path (Lwt reverses them on one path, by accident).
+//! - "First" means first seen by the combinator's callback. Callbacks run in
+//!   attachment order here (LIFO in Lwt, see `node.rs`), so a callback that
+//!   was attached to input `a` before the combinator, and that resolves
+//!   input `b`, runs first: `b` then counts as first (the winner of
+//!   `choose`/`pick`, the earliest rejection of `both`/`join`/`all`). In Lwt
+//!   the same happens to a callback attached *after* the combinator. The
+//!   `n*` forms look at every input when the first callback runs, so there
+//!   both `a` and `b` count.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use super::callback::Callback;
+use super::callback::{Callback, Expire};
 use super::cancel::cancel_erased;
 use super::error::Error;
 use super::node::{HowToCancel, Node};
@@ -276,6 +284,18 @@ fn cancel_all(targets: &[AnyNode]) {
     }
 }
 
+/// The slot a race shares between the callbacks it puts on its inputs: the
+/// first to run takes what it holds, after which the others expire (see
+/// [`Expire`]) and a long-lived input drops them as it gets new callbacks.
+struct Taken<X>(Rc<RefCell<Option<X>>>);
+
+impl<X: 'static> Expire for Taken<X> {
+    fn expired(&self) -> bool {
+        // Borrowed means a callback is at work on it right now: not yet.
+        matches!(self.0.try_borrow(), Ok(s) if s.is_none())
+    }
+}
+
 fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<T> {
     if ps.is_empty() {
         return empty_list(name);
@@ -297,21 +317,24 @@ fn race<T: 'static>(mut ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promis
     // cancel out of this shared slot. The callbacks left on the other inputs
     // then hold nothing: a long-lived input (`choose([stop.clone(), next()])`
     // in a loop) must not keep every finished race and its inputs alive until
-    // it resolves. (Lwt removes such callbacks; ours stay, but empty.)
+    // it resolves. The emptied callbacks expire, and the input drops them
+    // as it gets new ones (Lwt removes them at once).
     let slot = Rc::new(RefCell::new(Some((out.clone(), targets))));
     for p in ps {
         let Some(root) = p.root() else { continue };
-        let slot = slot.clone();
-        root.add_callback(Callback::regular(move |node: &NodeRef<T>| {
-            let Some((out, targets)) = slot.borrow_mut().take() else {
-                return;
-            };
-            let outcome = node.take_outcome();
-            if cancel {
-                cancel_all(&targets);
-            }
-            let _ = out.root().resolve(outcome);
-        }));
+        root.add_callback(Callback::expiring(
+            Taken(slot.clone()),
+            move |slot, node: &NodeRef<T>| {
+                let Some((out, targets)) = slot.0.borrow_mut().take() else {
+                    return;
+                };
+                let outcome = node.take_outcome();
+                if cancel {
+                    cancel_all(&targets);
+                }
+                let _ = out.root().resolve(outcome);
+            },
+        ));
     }
     Promise::from_node(out)
 }
@@ -397,9 +420,8 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
     let roots: Vec<NodeRef<T>> = ps.iter().filter_map(Promise::root).collect();
     let slot = Rc::new(RefCell::new(Some((out.clone(), ps, targets))));
     for root in roots {
-        let slot = slot.clone();
-        root.add_callback(Callback::regular(move |_: &NodeRef<T>| {
-            let Some((out, ps, targets)) = slot.borrow_mut().take() else {
+        root.add_callback(Callback::expiring(Taken(slot.clone()), move |slot, _: &NodeRef<T>| {
+            let Some((out, ps, targets)) = slot.0.borrow_mut().take() else {
                 return;
             };
             // An input fulfilled a moment ago may still be lent to one of its
@@ -409,7 +431,7 @@ fn nrace<T: 'static>(ps: Vec<Promise<T>>, cancel: bool, name: &str) -> Promise<S
             // own callback has not run (the slot was full) and comes right
             // after the observer: leave the split to it.
             if ps.iter().any(|p| p.root().is_some_and(|r| r.value_lent())) {
-                *slot.borrow_mut() = Some((out, ps, targets));
+                *slot.0.borrow_mut() = Some((out, ps, targets));
                 return;
             }
             let r = split_now(ps);

@@ -60,6 +60,40 @@ impl<E> FreeVec<E> {
         unsafe { std::slice::from_raw_parts(self.buf.as_ptr(), self.len) }
     }
 
+    /// Whether the next push doubles the buffer.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.cap
+    }
+
+    /// Keeps the elements for which `keep` says true, in order, and returns
+    /// the others (for the caller to drop when it suits it: dropping one may
+    /// run code that must not find this vector half-compacted).
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) -> Vec<E> {
+        let mut removed = Vec::new();
+        let mut kept = 0;
+        let len = std::mem::replace(&mut self.len, 0);
+        for i in 0..len {
+            // SAFETY: element `i` is live and read once; elements before
+            // `kept` are the kept ones, already moved down; `kept <= i`, so
+            // the write never overwrites an element not yet read. The
+            // length is 0 until the end: should `keep` panic, the elements
+            // leak rather than being dropped twice.
+            unsafe {
+                let src = self.buf.as_ptr().add(i);
+                if keep(&*src) {
+                    if kept != i {
+                        ptr::copy_nonoverlapping(src, self.buf.as_ptr().add(kept), 1);
+                    }
+                    kept += 1;
+                } else {
+                    removed.push(ptr::read(src));
+                }
+            }
+        }
+        self.len = kept;
+        removed
+    }
+
     /// Appends `e`, doubling the buffer when it is full.
     pub(crate) fn push(&mut self, e: E) {
         if self.len == self.cap {

@@ -320,7 +320,9 @@ impl<T: 'static> NodeRef<T> {
         // right now, so only pending nodes are borrowed mutably here.
         if let Ok(mut st) = self.try_state_mut() {
             if let ViewMut::Pending(p) = st.view() {
-                p.callbacks.push(cb);
+                let expired = p.callbacks.push(cb);
+                drop(st);
+                drop(expired);
                 return;
             }
         }
@@ -345,7 +347,9 @@ impl<T: 'static> NodeRef<T> {
                         Err(f) => f,
                     }
                 };
-                p.callbacks.push(Callback::cancel(f));
+                let expired = p.callbacks.push(Callback::cancel(f));
+                drop(st);
+                drop(expired);
                 return;
             }
         }
