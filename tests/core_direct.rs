@@ -460,7 +460,10 @@ fn polling_a_pending_promise_many_times_keeps_one_waker() {
 
 #[test]
 fn two_futures_polling_one_promise_with_different_wakers_are_both_woken() {
-    let (c1, c2) = (Arc::new(CountingWaker(AtomicUsize::new(0))), Arc::new(CountingWaker(AtomicUsize::new(0))));
+    let (c1, c2) = (
+        Arc::new(CountingWaker(AtomicUsize::new(0))),
+        Arc::new(CountingWaker(AtomicUsize::new(0))),
+    );
     let (w1, w2) = (Waker::from(c1.clone()), Waker::from(c2.clone()));
     let (p, r) = wait::<u8>();
     let mut q = p.clone();
@@ -471,8 +474,14 @@ fn two_futures_polling_one_promise_with_different_wakers_are_both_woken() {
     }
     r.wakeup(7);
     assert_eq!((c1.0.load(Ordering::SeqCst), c2.0.load(Ordering::SeqCst)), (1, 1));
-    assert!(matches!(Pin::new(&mut p).poll(&mut Context::from_waker(&w1)), Poll::Ready(Ok(7))));
-    assert!(matches!(Pin::new(&mut q).poll(&mut Context::from_waker(&w2)), Poll::Ready(Ok(7))));
+    assert!(matches!(
+        Pin::new(&mut p).poll(&mut Context::from_waker(&w1)),
+        Poll::Ready(Ok(7))
+    ));
+    assert!(matches!(
+        Pin::new(&mut q).poll(&mut Context::from_waker(&w2)),
+        Poll::Ready(Ok(7))
+    ));
 }
 
 #[test]
