@@ -242,4 +242,23 @@ mod tests {
         drop(it);
         assert_eq!(drops.get(), 10);
     }
+
+    #[test]
+    fn retain_keeps_the_order_of_the_kept_and_hands_back_the_rest_undropped() {
+        let drops = Rc::new(Cell::new(0));
+        let mut v = FreeVec::with_capacity(8);
+        for i in 0..8 {
+            v.push(Probe(drops.clone(), i));
+        }
+        assert!(v.is_full());
+        let removed = v.retain(|p| p.1 % 3 != 0);
+        assert_eq!(drops.get(), 0);
+        assert_eq!(removed.iter().map(|p| p.1).collect::<Vec<_>>(), vec![0, 3, 6]);
+        drop(removed);
+        assert_eq!(drops.get(), 3);
+        assert!(!v.is_full());
+        v.push(Probe(drops.clone(), 8));
+        assert_eq!(v.into_iter().map(|p| p.1).collect::<Vec<_>>(), vec![1, 2, 4, 5, 7, 8]);
+        assert_eq!(drops.get(), 9);
+    }
 }
