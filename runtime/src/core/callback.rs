@@ -338,23 +338,29 @@ impl<T: 'static> Callbacks<T> {
     }
 
     /// Adds `cb` last. The first callback, by far the commonest, is a store
-    /// in place; the others go through [`Callbacks::push_more`]. Returns the
-    /// expired callbacks that made room (see [`Expire`]), for the caller to
-    /// drop once it has let go of the node: dropping them may drop values,
-    /// whose `Drop` may use this very promise.
-    #[inline(always)]
+    /// in place ([`Callbacks::push_first`], which the hot paths call
+    /// themselves); the others go through [`Callbacks::push_more`]. Returns
+    /// the expired callbacks that made room (see [`Expire`]), for the caller
+    /// to drop once it has let go of the node: dropping them may drop
+    /// values, whose `Drop` may use this very promise.
     pub(crate) fn push(&mut self, cb: Callback<T>) -> Expired<T> {
-        match &mut self.0 {
-            None => {
-                self.0 = Some(cb);
-                Expired { _callbacks: Vec::new() }
-            }
-            Some(_) => self.push_more(cb),
+        if self.is_empty() {
+            self.push_first(cb);
+            Expired { _callbacks: Vec::new() }
+        } else {
+            self.push_more(cb)
         }
     }
 
+    /// [`Callbacks::push`] on an empty list: nothing can have expired.
+    #[inline(always)]
+    pub(crate) fn push_first(&mut self, cb: Callback<T>) {
+        debug_assert!(self.is_empty());
+        self.0 = Some(cb);
+    }
+
     #[inline(never)]
-    fn push_more(&mut self, cb: Callback<T>) -> Expired<T> {
+    pub(crate) fn push_more(&mut self, cb: Callback<T>) -> Expired<T> {
         match &mut self.0 {
             None => {
                 self.0 = Some(cb);

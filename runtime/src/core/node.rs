@@ -320,7 +320,11 @@ impl<T: 'static> NodeRef<T> {
         // right now, so only pending nodes are borrowed mutably here.
         if let Ok(mut st) = self.try_state_mut() {
             if let ViewMut::Pending(p) = st.view() {
-                let expired = p.callbacks.push(cb);
+                if p.callbacks.is_empty() {
+                    p.callbacks.push_first(cb);
+                    return;
+                }
+                let expired = p.callbacks.push_more(cb);
                 drop(st);
                 drop(expired);
                 return;

@@ -256,6 +256,8 @@ impl<M: Mode> Channel<M> {
 // ---------------------------------------------------------------------------
 // Errors
 
+#[cold]
+#[inline(never)]
 pub(super) fn closed_error(kind: ModeKind, op: &'static str) -> Error {
     Error::new(ChannelClosed {
         mode: kind,
