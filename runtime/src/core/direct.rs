@@ -37,7 +37,7 @@ use super::error::{panic_message, Error};
 use super::hook;
 use super::node::{HowToCancel, Node};
 use super::promise::{Promise, Repr};
-use super::rc::NodeRef;
+use super::rc::{AnyNode, NodeRef};
 use super::storage::{self, Snapshot};
 
 impl<T: 'static> Future for Promise<T> {
@@ -69,8 +69,12 @@ type WakerSet = Rc<RefCell<Vec<Waker>>>;
 
 thread_local! {
     /// The wakers of the pending promises polled as futures, by the address
-    /// of their root node.
-    static WAKERS: RefCell<HashMap<usize, WakerSet>> = RefCell::new(HashMap::new());
+    /// of their root node. Each entry also holds the node, so that its
+    /// address cannot be reused by another node while the entry exists (a
+    /// node that became a proxy, its callback moved on, could otherwise be
+    /// freed and its address taken by a new promise, which would then find
+    /// this entry and get no callback of its own).
+    static WAKERS: RefCell<HashMap<usize, (AnyNode, WakerSet)>> = RefCell::new(HashMap::new());
 }
 
 /// Makes `root` wake `waker` when it resolves.
@@ -86,7 +90,7 @@ thread_local! {
 /// it is dropped unrun (so a freed node's address, reused, finds nothing).
 fn register_waker<T: 'static>(root: &NodeRef<T>, waker: &Waker) {
     let key = root.addr() as usize;
-    if let Some(set) = WAKERS.with(|m| m.borrow().get(&key).cloned()) {
+    if let Some(set) = WAKERS.with(|m| m.borrow().get(&key).map(|(_, set)| set.clone())) {
         let mut set = set.borrow_mut();
         if !set.iter().any(|w| w.will_wake(waker)) {
             set.push(waker.clone());
@@ -94,7 +98,7 @@ fn register_waker<T: 'static>(root: &NodeRef<T>, waker: &Waker) {
         return;
     }
     let set: WakerSet = Rc::new(RefCell::new(vec![waker.clone()]));
-    let old = WAKERS.with(|m| m.borrow_mut().insert(key, set.clone()));
+    let old = WAKERS.with(|m| m.borrow_mut().insert(key, (root.erase(), set.clone())));
     drop(old);
     let entry = Waiting { key, set };
     root.add_callback(Callback::regular(move |_: &NodeRef<T>| entry.wake()));
@@ -121,7 +125,7 @@ impl Drop for Waiting {
         let _ = WAKERS.try_with(|m| {
             let mine = {
                 let m = m.borrow();
-                m.get(&self.key).is_some_and(|s| Rc::ptr_eq(s, &self.set))
+                m.get(&self.key).is_some_and(|(_, s)| Rc::ptr_eq(s, &self.set))
             };
             if mine {
                 let removed = m.borrow_mut().remove(&self.key);
