@@ -38,9 +38,9 @@ pub(crate) fn cancel_erased(start: AnyNode) {
 }
 
 /// The copy a forwarding callback resolves.
-struct Copy<T: 'static>(NodeRef<T>);
+struct CopyOf<T: 'static>(NodeRef<T>);
 
-impl<T: 'static> Expire for Copy<T> {
+impl<T: 'static> Expire for CopyOf<T> {
     /// A copy already resolved (canceled, mostly) needs nothing more: a
     /// long-lived input drops the callback as it gets new ones, so canceled
     /// `protected` copies do not pile up on it (Lwt's issue 181). The tag is
@@ -52,7 +52,7 @@ impl<T: 'static> Expire for Copy<T> {
 
 /// Forwards the outcome of `p` to `out` (if `out` is still pending).
 fn forward<T: 'static>(p: &NodeRef<T>, out: NodeRef<T>) {
-    p.add_callback(Callback::expiring(Copy(out), |out, node: &NodeRef<T>| {
+    p.add_callback(Callback::expiring(CopyOf(out), |out, node: &NodeRef<T>| {
         let root = out.0.root();
         if root.is_pending() {
             let outcome = node.take_outcome();
