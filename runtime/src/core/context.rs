@@ -26,8 +26,7 @@
 //! and "is there queued work?" is one flag, checked only at the outermost
 //! exit.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
@@ -45,7 +44,39 @@ pub(crate) const MAX_DEPTH: u32 = 42;
 /// Calling a `dyn FnOnce` needs the closure by value, which only `Box` can
 /// give; so the block holds an `Option` of the closure, and [`Run`] takes it
 /// out and calls it in place.
+///
+/// The block starts with a link ([`Linked`]), so that the deferred queue is
+/// a list threaded through the jobs themselves (see [`defer`]).
 pub(crate) struct Job(NonNull<dyn Run>);
+
+/// The link to the next job of the deferred queue.
+type Link = Cell<Option<NonNull<dyn Run>>>;
+
+/// A job's block: the queue's link first (`repr(C)`, so it is found at the
+/// block's address whatever the job's type), then the job's state.
+#[repr(C)]
+struct Linked<R> {
+    next: Link,
+    state: R,
+}
+
+impl<R: Run> Run for Linked<R> {
+    #[inline(always)]
+    fn run(&mut self) {
+        self.state.run()
+    }
+}
+
+/// The link of the job whose block is at `p`.
+///
+/// # Safety
+/// `p` is a live block made by [`Job::new`] or [`Job::new_in`].
+#[inline(always)]
+unsafe fn link<'a>(p: NonNull<dyn Run>) -> &'a Link {
+    // SAFETY: every job's block is a `Linked<_>`, whose first field, at
+    // offset 0, is the link.
+    unsafe { &*p.cast::<Link>().as_ptr() }
+}
 
 /// What a [`Job`] holds: work done once (a closure taken out and called, or
 /// a callback run whose state was written straight into the block, see
@@ -68,7 +99,10 @@ impl<F: FnOnce()> Run for Option<F> {
 impl Job {
     /// A job that calls `f`.
     pub(crate) fn new<F: FnOnce() + 'static>(f: F) -> Job {
-        Job(freelist::boxed(Some(f)))
+        Job(freelist::boxed(Linked {
+            next: Cell::new(None),
+            state: Some(f),
+        }))
     }
 
     /// A job whose state `init` writes in place into the job's fresh block
@@ -82,9 +116,14 @@ impl Job {
     /// unwind.
     #[inline(always)]
     pub(crate) unsafe fn new_in<R: Run + 'static>(init: impl FnOnce(*mut R)) -> Job {
-        const { assert!(std::mem::size_of::<R>() > 0, "a job's state has a size") };
-        let p = freelist::alloc(std::alloc::Layout::new::<R>(), false).cast::<R>();
-        init(p.as_ptr());
+        let p = freelist::alloc(std::alloc::Layout::new::<Linked<R>>(), false).cast::<Linked<R>>();
+        // SAFETY: the block is fresh, sized and aligned for a `Linked<R>`;
+        // the link is written here, the state by `init` (the caller's
+        // promise).
+        unsafe {
+            std::ptr::addr_of_mut!((*p.as_ptr()).next).write(Cell::new(None));
+            init(std::ptr::addr_of_mut!((*p.as_ptr()).state));
+        }
         Job(p)
     }
 
@@ -125,6 +164,10 @@ struct Fast {
     /// Deferred jobs or ready tasks may be waiting (cleared when drained).
     work: Cell<bool>,
     draining: Cell<bool>,
+    /// The deferred queue: the first and last job, linked through their
+    /// blocks (see [`defer`]).
+    head: Cell<Option<NonNull<dyn Run>>>,
+    tail: Cell<Option<NonNull<dyn Run>>>,
 }
 
 thread_local! {
@@ -133,9 +176,10 @@ thread_local! {
             depth: Cell::new(0),
             work: Cell::new(false),
             draining: Cell::new(false),
+            head: Cell::new(None),
+            tail: Cell::new(None),
         }
     };
-    static DEFERRED: RefCell<VecDeque<Job>> = const { RefCell::new(VecDeque::new()) };
 }
 
 /// Enters one level of callback nesting; `None` if that would be too deep.
@@ -201,9 +245,25 @@ pub(crate) fn note_work() {
 
 /// Queues a job to run when the outermost run unwinds. If nothing is
 /// running, runs the queue at once.
+///
+/// The queue is a list threaded through the jobs' own blocks, its ends in
+/// the destructor-free thread-local of the counters. It was a
+/// `RefCell<VecDeque<Job>>` in a thread-local of its own: every push and pop
+/// paid that thread-local's registration check, the borrow flag, and the
+/// ring's wrap-around, a tenth of a mutex hand-over's instructions. A
+/// thread-local without a destructor cannot drop the jobs still queued
+/// when its thread ends; none are then, since the outermost run empties the
+/// queue before it returns (a job that panicked out of [`drain`] leaves the
+/// rest for the next run), and a job left anyway is leaked, not run.
 pub(crate) fn defer(job: Job) {
-    DEFERRED.with(|q| q.borrow_mut().push_back(job));
+    let p = ManuallyDrop::new(job).0;
     let idle = FAST.with(|c| {
+        match c.tail.get() {
+            // SAFETY: the tail is a queued job, alive until it is popped.
+            Some(t) => unsafe { link(t) }.set(Some(p)),
+            None => c.head.set(Some(p)),
+        }
+        c.tail.set(Some(p));
         c.work.set(true);
         c.depth.get() == 0
     });
@@ -243,12 +303,27 @@ fn drain() {
             FAST.with(|c| {
                 c.draining.set(false);
                 c.depth.set(0);
+                // A job that panicked out of the loop leaves the rest
+                // queued: the next outermost exit runs them.
+                if c.head.get().is_some() {
+                    c.work.set(true);
+                }
             });
         }
     }
     let _g = Draining;
     loop {
-        let job = DEFERRED.with(|q| q.borrow_mut().pop_front());
+        let job = FAST.with(|c| {
+            let h = c.head.get()?;
+            // SAFETY: the head is a queued job; popping hands its ownership
+            // (taken over by `defer`) back to a `Job`.
+            let next = unsafe { link(h) }.replace(None);
+            c.head.set(next);
+            if next.is_none() {
+                c.tail.set(None);
+            }
+            Some(Job(h))
+        });
         match job {
             Some(job) => {
                 FAST.with(|c| c.depth.set(1));
@@ -258,7 +333,7 @@ fn drain() {
                 FAST.with(|c| c.depth.set(0));
                 // Tasks woken by the jobs above; they may queue more jobs.
                 super::direct::run_ready_tasks();
-                let more = DEFERRED.with(|q| !q.borrow().is_empty());
+                let more = FAST.with(|c| c.head.get().is_some());
                 if !more {
                     break;
                 }
@@ -278,7 +353,7 @@ pub fn live_promises() -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::Job;
+    use super::{defer, run_nested, Job};
     use crate::core::testing::Probe;
     use std::cell::Cell;
     use std::rc::Rc;
@@ -318,5 +393,55 @@ mod tests {
         }));
         assert!(r.is_err());
         assert_eq!(drops.get(), 1);
+    }
+
+    #[test]
+    fn deferred_jobs_run_in_order_after_the_outermost_run_also_those_queued_by_jobs() {
+        let log = Rc::new(std::cell::RefCell::new(Vec::new()));
+        let push = |l: &Rc<std::cell::RefCell<Vec<u32>>>, n: u32| {
+            let l = l.clone();
+            move || l.borrow_mut().push(n)
+        };
+        run_nested(|| {
+            defer(Job::new(push(&log, 1)));
+            let l = log.clone();
+            let (three, four) = (push(&log, 3), push(&log, 4));
+            defer(Job::new(move || {
+                l.borrow_mut().push(2);
+                defer(Job::new(three));
+                defer(Job::new(four));
+            }));
+            assert!(log.borrow().is_empty(), "nothing runs while a run is on the stack");
+        });
+        assert_eq!(*log.borrow(), [1, 2, 3, 4]);
+        // With nothing running, a job runs at once.
+        defer(Job::new(push(&log, 5)));
+        assert_eq!(*log.borrow(), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_deferred_job_that_panics_leaves_the_rest_queued_for_the_next_run() {
+        let ran = Rc::new(Cell::new(0));
+        let drops = Rc::new(Cell::new(0));
+        let r = ran.clone();
+        let probe = Probe::new(&drops);
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_nested(|| {
+                defer(Job::new(|| panic!("deferred job panics")));
+                defer(Job::new(move || {
+                    let _keep = probe;
+                    r.set(r.get() + 1)
+                }));
+            })
+        }));
+        assert!(out.is_err());
+        assert_eq!(
+            (ran.get(), drops.get()),
+            (0, 0),
+            "the second job waits, unrun and alive"
+        );
+        // The next outermost exit empties the queue.
+        run_nested(|| ());
+        assert_eq!((ran.get(), drops.get()), (1, 1));
     }
 }
