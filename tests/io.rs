@@ -1387,6 +1387,54 @@ fn a_panicking_handler_still_gets_its_connection_closed() {
 }
 
 #[test]
+fn with_connection_resolves_with_the_value_of_an_f_that_closed_the_channels() {
+    let server = ok(io::establish_server(any_port(), |_, _| lwt::resolved(())));
+    let v = ok(io::with_connection(server.addr().clone(), |ic, oc| {
+        io::close(&oc).bind(move |()| io::close(&ic)).map(|()| 42)
+    }));
+    ok(server.shutdown());
+    assert_eq!(v, 42);
+}
+
+#[test]
+fn a_handler_that_closes_its_channels_itself_reports_nothing() {
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let e2 = errors.clone();
+    let previous = lwt::set_async_exception_hook(move |e| e2.borrow_mut().push(e.message()));
+    let p = io::establish_server(any_port(), |ic, oc| {
+        io::write_line(&oc, "bye")
+            .bind(move |()| io::close(&oc))
+            .bind(move |()| io::close(&ic))
+    })
+    .bind(|server| {
+        io::with_connection(server.addr().clone(), |ic, _oc| {
+            io::read_line(&ic).bind(move |l| io::read_line_opt(&ic).map(move |end| (l, end)))
+        })
+        .bind(move |r| server.shutdown().map(move |()| r))
+    });
+    let r = run(p);
+    drop(lwt::set_async_exception_hook(previous));
+    assert_eq!(r.unwrap(), ("bye".to_string(), None));
+    assert_eq!(*errors.borrow(), Vec::<String>::new());
+}
+
+#[test]
+fn a_socket_handler_that_closes_its_socket_itself_reports_nothing() {
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let e2 = errors.clone();
+    let previous = lwt::set_async_exception_hook(move |e| e2.borrow_mut().push(e.message()));
+    let opts = ServerOptions::default();
+    let p = io::establish_server_with_client_socket(any_port(), &opts, |_, fd| lwt::unix::close(&fd)).bind(|server| {
+        io::with_connection(server.addr().clone(), |ic, _oc| io::read_line_opt(&ic))
+            .bind(move |l| server.shutdown().map(move |()| l))
+    });
+    let r = run(p);
+    drop(lwt::set_async_exception_hook(previous));
+    assert_eq!(r.unwrap(), None);
+    assert_eq!(*errors.borrow(), Vec::<String>::new());
+}
+
+#[test]
 fn a_failed_auto_flush_is_not_retried_at_every_turn() {
     // The reader is gone: every flush fails with EPIPE. Lwt's auto-flusher
     // gives up after one try (the next operation on the channel starts a

@@ -1128,6 +1128,53 @@ fn a_failing_throttle_clock_rejects_the_waiters() {
     assert_eq!(rejected_with(&w).message(), "no clock");
 }
 
+/// A clock whose calls panic when `panics` says so, and tick otherwise.
+fn panicking_clock(panics: impl Fn(u32) -> bool + 'static) -> Sleeper {
+    let calls = Cell::new(0);
+    Rc::new(move |_| {
+        calls.set(calls.get() + 1);
+        if panics(calls.get()) {
+            panic!("no clock")
+        }
+        pause()
+    })
+}
+
+#[test]
+fn a_throttle_sleeper_that_panics_fails_the_clock_and_the_next_wait_restarts_it() {
+    let t = Throttle::with_sleeper(1, 5, panicking_clock(|n| n == 1)).unwrap();
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.wait(0)));
+    assert_eq!(first.expect("the panic stays inside").state(), State::Fulfilled(true));
+    assert_eq!(
+        t.wait(0).state(),
+        State::Fulfilled(true),
+        "the failed clock reset the key"
+    );
+    let w = t.wait(0);
+    assert!(w.is_pending());
+    tick();
+    assert_eq!(w.state(), State::Fulfilled(true), "the clock ticks again");
+}
+
+#[test]
+fn a_throttle_sleeper_that_panics_at_a_tick_rejects_the_waiters_and_the_throttle_recovers() {
+    let t = Throttle::with_sleeper(1, 5, panicking_clock(|n| n == 2)).unwrap();
+    let _now = t.wait(0);
+    let (w1, w2) = (t.wait(0), t.wait(0));
+    tick();
+    assert_eq!(
+        w1.state(),
+        State::Fulfilled(true),
+        "its turn came before the clock broke"
+    );
+    assert_eq!(rejected_with(&w2).message(), "no clock");
+    assert_eq!(t.wait(0).state(), State::Fulfilled(true));
+    let w3 = t.wait(0);
+    assert!(w3.is_pending());
+    tick();
+    assert_eq!(w3.state(), State::Fulfilled(true), "the clock ticks again");
+}
+
 // -------------------------------------------------------------- timeout
 
 fn counter() -> (Rc<Cell<u32>>, impl FnMut() + 'static) {
@@ -1370,6 +1417,41 @@ fn a_failing_clock_is_reported_and_a_later_start_restarts_it() {
     t.start();
     assert_eq!(*seen.borrow(), vec!["no clock".to_string()]);
     fail.set(false);
+    t.start();
+    tick();
+    tick();
+    assert_eq!(fired.get(), 1);
+}
+
+#[test]
+fn a_timeout_sleeper_that_panics_is_reported_and_a_later_start_restarts_the_clock() {
+    let wheel = Wheel::with_sleeper(panicking_clock(|n| n == 1));
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    wheel.set_exn_handler(move |e| s.borrow_mut().push(e.message()));
+    let (fired, action) = counter();
+    let t = wheel.create(1, action).unwrap();
+    let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.start()));
+    assert!(started.is_ok(), "the panic stays inside");
+    assert_eq!(*seen.borrow(), vec!["no clock".to_string()]);
+    t.start();
+    tick();
+    tick();
+    assert_eq!(fired.get(), 1);
+}
+
+#[test]
+fn a_timeout_sleeper_that_panics_at_a_tick_is_reported_and_a_later_start_restarts_the_clock() {
+    let wheel = Wheel::with_sleeper(panicking_clock(|n| n == 2));
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    wheel.set_exn_handler(move |e| s.borrow_mut().push(e.message()));
+    let (fired, action) = counter();
+    let t = wheel.create(1, action).unwrap();
+    t.start();
+    tick();
+    assert_eq!(*seen.borrow(), vec!["no clock".to_string()]);
+    assert!(t.is_started());
     t.start();
     tick();
     tick();

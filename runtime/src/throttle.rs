@@ -18,8 +18,9 @@
 //!   for any `K: Hash + Eq`; the table-size hint `~n` is dropped.
 //! - A waiting promise is cancelable, and canceling it frees its place
 //!   (Lwt keeps canceled waiters in its queues until their turn).
-//! - If the sleeper's promise rejects, every waiting promise is rejected
-//!   with that error (instead of waiting forever).
+//! - If the sleeper's promise rejects (or the sleeper panics), every waiting
+//!   promise is rejected with that error (instead of waiting forever), and
+//!   the next [`Throttle::wait`] starts the clock again.
 //! - Sizes are `usize`: a rate or a maximum of 0 is refused with
 //!   [`ErrorKind::InvalidArgument`](crate::ErrorKind), as Lwt refuses values
 //!   below 1.
@@ -168,7 +169,9 @@ impl<K: Hash + Eq + Clone + 'static> Throttle<K> {
             st.sleeper.clone()
         };
         let me = self.clone();
-        let tick = sleep(Duration::from_secs(1)).then(move |r| {
+        // A sleeper that panics is a clock that fails: `apply` makes the
+        // panic a rejection, so `ticking` is cleared and nothing waits forever.
+        let tick = crate::core::apply(|d| sleep(d), Duration::from_secs(1)).then(move |r| {
             match r {
                 Ok(()) => me.tick(),
                 Err(e) => me.fail_all(e),

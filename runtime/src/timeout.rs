@@ -28,8 +28,9 @@
 //!   `Invalid_argument`).
 //! - Actions that fire on the same tick run in start order (Lwt: the most
 //!   recently started first).
-//! - If the clock's promise rejects, the error goes to the exception handler
-//!   and the wheel stops; the next [`Timeout::start`] starts it again.
+//! - If the clock's promise rejects (or the sleeper panics), the error goes
+//!   to the exception handler and the wheel stops; the next
+//!   [`Timeout::start`] starts it again.
 //!
 //! ```
 //! use std::{cell::Cell, rc::Rc};
@@ -249,7 +250,10 @@ impl Wheel {
         // The clock keeps the wheel alive while some timeout is started, so
         // a started timeout fires even if every handle on it was dropped.
         let wheel = self.clone();
-        let tick = sleeper(Duration::from_secs(1)).then(move |r| {
+        // A sleeper that panics is a clock that fails: `apply` makes the
+        // panic a rejection, so `running` is cleared and the next start
+        // launches the clock again instead of waiting for a tick forever.
+        let tick = crate::core::apply(|d| sleeper(d), Duration::from_secs(1)).then(move |r| {
             match r {
                 Ok(()) => wheel.tick(),
                 Err(e) => {

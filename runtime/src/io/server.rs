@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::channel::{close, Builder, Input, InputChannel, Output, OutputChannel};
+use super::channel::{close, is_closed, Builder, Channel, Input, InputChannel, Mode, Output, OutputChannel};
 use crate::unix::{self, FileDescr, ShutdownCommand, SockAddr, SocketBoolOption, SocketDomain, SocketType};
 use crate::{Error, Promise};
 
@@ -190,7 +190,8 @@ pub fn open_connection(addr: impl Into<SockAddr>) -> Promise<(InputChannel, Outp
 }
 
 /// Connects to `addr`, runs `f` on the two channels, then closes them
-/// whatever `f` did (Lwt's `with_connection`).
+/// whatever `f` did (Lwt's `with_connection`). A channel `f` closed itself is
+/// not closed again, so an error `f` saw when closing it does not come back.
 ///
 /// ```
 /// use lwt::io;
@@ -210,10 +211,64 @@ pub fn with_connection<T: 'static>(
     addr: impl Into<SockAddr>,
     f: impl FnOnce(InputChannel, OutputChannel) -> Promise<T> + 'static,
 ) -> Promise<T> {
-    open_connection(addr).bind(move |(ic, oc)| {
-        let (ic2, oc2) = (ic.clone(), oc.clone());
-        crate::apply(move |()| f(ic, oc), ())
-            .finalize(move || close(&oc2).then(move |r| close(&ic2).then(move |r2| crate::of_result(r.and(r2)))))
+    open_connection(addr).bind(move |(ic, oc)| with_close_connection(ic, oc, f))
+}
+
+/// Closes `ch` unless it is closed already. A handler may have closed it
+/// itself, seen the error of closing and dealt with it: closing again would
+/// give that same error a second time (Lwt's `close_if_not_closed`).
+fn close_if_open<M: Mode>(ch: &Channel<M>) -> Promise<()> {
+    if is_closed(ch) {
+        crate::resolved(())
+    } else {
+        close(ch)
+    }
+}
+
+/// Runs `f` on the channels, then closes those it left open; an error of
+/// closing wins over the outcome of `f`, as with [`Promise::finalize`].
+fn with_close_connection<T: 'static>(
+    ic: InputChannel,
+    oc: OutputChannel,
+    f: impl FnOnce(InputChannel, OutputChannel) -> Promise<T> + 'static,
+) -> Promise<T> {
+    let (ic2, oc2) = (ic.clone(), oc.clone());
+    crate::apply(move |()| f(ic, oc), ()).finalize(move || {
+        close_if_open(&oc2).then(move |r| close_if_open(&ic2).then(move |r2| crate::of_result(r.and(r2))))
+    })
+}
+
+/// Sends an error to the async exception hook.
+fn report(e: Error) {
+    crate::ignore_result(crate::rejected::<()>(e));
+}
+
+/// Closes a channel left open by a handler, sending an error to the async
+/// exception hook (Lwt's `best_effort_close`).
+fn best_effort_close<M: Mode>(ch: &Channel<M>) -> Promise<()> {
+    close_if_open(ch).then(|r| {
+        if let Err(e) = r {
+            report(e);
+        }
+        crate::resolved(())
+    })
+}
+
+/// What a server does with the promise `p` of a handler: its error goes to
+/// the async exception hook first, then (unless `no_close`) the channels the
+/// handler left open are closed, each error of closing going to the hook
+/// too. Not [`Promise::finalize`], where an error of closing would hide the
+/// handler's, and a channel the handler closed would be closed again.
+fn serve_channels(p: Promise<()>, ic: InputChannel, oc: OutputChannel, no_close: bool) -> Promise<()> {
+    p.then(move |r| {
+        if let Err(e) = r {
+            report(e);
+        }
+        if no_close {
+            return crate::resolved(());
+        }
+        // The output side first: it flushes, and tells the peer we are done.
+        best_effort_close(&oc).bind(move |()| best_effort_close(&ic))
     })
 }
 
@@ -222,8 +277,8 @@ type SocketHandler = Rc<dyn Fn(SockAddr, FileDescr) -> Promise<()>>;
 /// Listens on `addr` and calls `f` with the address and the socket of each
 /// connection (Lwt's `establish_server_with_client_socket`). The promise
 /// resolves once the server listens. When the promise of `f` resolves, the
-/// socket is closed, unless [`ServerOptions::no_close`]; an error of `f` (or
-/// of the close) goes to the async exception hook
+/// socket is closed, unless [`ServerOptions::no_close`] or `f` closed it. An
+/// error of `f`, then one of the close, goes to the async exception hook
 /// ([`set_async_exception_hook`](crate::set_async_exception_hook)), which by
 /// default ends the program: handle errors inside `f`.
 pub fn establish_server_with_client_socket(
@@ -236,11 +291,18 @@ pub fn establish_server_with_client_socket(
     let handler: SocketHandler = Rc::new(move |peer, fd: FileDescr| {
         let fd2 = fd.clone();
         let p = crate::apply(|(peer, fd)| f(peer, fd), (peer, fd));
-        if no_close {
-            p
-        } else {
-            p.finalize(move || close_socket(&fd2))
-        }
+        // As for channels: the handler's error reaches the hook first, then
+        // that of closing (`close_socket` skips a socket `f` closed).
+        p.then(move |r| {
+            if let Err(e) = r {
+                report(e);
+            }
+            if no_close {
+                crate::resolved(())
+            } else {
+                close_socket(&fd2)
+            }
+        })
     });
     listen_and_serve(addr.into(), opts, handler)
 }
@@ -248,10 +310,11 @@ pub fn establish_server_with_client_socket(
 /// Listens on `addr` and calls `f` with the address and two channels for
 /// each connection (Lwt's `establish_server_with_client_address`). The
 /// promise resolves once the server listens. When the promise of `f`
-/// resolves, both channels are closed (the output one flushed first),
-/// unless [`ServerOptions::no_close`]; an error of `f` goes to the async
-/// exception hook, which by default ends the program: handle errors inside
-/// `f`.
+/// resolves, the channels `f` left open are closed (the output one flushed
+/// first), unless [`ServerOptions::no_close`]. An error of `f`, then each
+/// error of closing, goes to the async exception hook, which by default ends
+/// the program: handle errors inside `f`. A channel `f` closed itself is not
+/// closed again, so an error `f` saw when closing it is not reported.
 ///
 /// ```
 /// use lwt::io::{self, ServerOptions};
@@ -280,11 +343,7 @@ pub fn establish_server_with_client_address(
         };
         let (ic2, oc2) = (ic.clone(), oc.clone());
         let p = crate::apply(|(ic, oc)| f(peer, ic, oc), (ic, oc));
-        if no_close {
-            p
-        } else {
-            p.finalize(move || close(&oc2).then(move |r| close(&ic2).then(move |r2| crate::of_result(r.and(r2)))))
-        }
+        serve_channels(p, ic2, oc2, no_close)
     });
     listen_and_serve(addr.into(), opts, handler)
 }
@@ -398,4 +457,119 @@ fn accept_loop(s: Rc<ServerInner>, handler: SocketHandler, nodelay: bool) {
         }
         crate::resolved(())
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Channels whose close function counts its calls and fails.
+    fn failing_channels(calls: &Rc<Cell<u32>>) -> (InputChannel, OutputChannel) {
+        let (ci, co) = (calls.clone(), calls.clone());
+        let ic = Builder::new(Input)
+            .close_with(move || {
+                ci.set(ci.get() + 1);
+                crate::rejected(Error::failure("input close broke"))
+            })
+            .make(|buf, _, _| crate::resolved((buf, 0)))
+            .unwrap();
+        let oc = Builder::new(Output)
+            .close_with(move || {
+                co.set(co.get() + 1);
+                crate::rejected(Error::failure("output close broke"))
+            })
+            .make(|buf, _, len| crate::resolved((buf, len)))
+            .unwrap();
+        (ic, oc)
+    }
+
+    /// Closes both channels as a handler would, dealing with the errors.
+    fn close_both_and_forget(ic: &InputChannel, oc: &OutputChannel) -> Promise<()> {
+        let ic = ic.clone();
+        close(oc).then(move |r| {
+            assert!(r.is_err());
+            close(&ic).then(|r| {
+                assert!(r.is_err());
+                crate::resolved(())
+            })
+        })
+    }
+
+    /// Runs `f` with this thread's async exception hook recording messages.
+    fn hook_reports(f: impl FnOnce()) -> Vec<String> {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s = seen.clone();
+        let previous = crate::set_async_exception_hook(move |e| s.borrow_mut().push(e.message()));
+        f();
+        drop(crate::set_async_exception_hook(previous));
+        let v = seen.borrow().clone();
+        v
+    }
+
+    #[test]
+    fn with_connection_does_not_close_again_the_channels_f_closed() {
+        let calls = Rc::new(Cell::new(0));
+        let (ic, oc) = failing_channels(&calls);
+        let p = with_close_connection(ic, oc, |ic, oc| close_both_and_forget(&ic, &oc).map(|()| 42));
+        assert_eq!(
+            p.state(),
+            crate::State::Fulfilled(42),
+            "the close errors were f's to handle"
+        );
+        assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn with_connection_closes_the_channels_f_left_open() {
+        let calls = Rc::new(Cell::new(0));
+        let (ic, oc) = failing_channels(&calls);
+        let p = with_close_connection(ic.clone(), oc.clone(), |_, _| crate::resolved(()));
+        let crate::State::Rejected(e) = p.state() else {
+            panic!("the close error is lost")
+        };
+        assert_eq!(e.message(), "output close broke");
+        assert_eq!(calls.get(), 2);
+        assert!(is_closed(&ic) && is_closed(&oc));
+    }
+
+    #[test]
+    fn a_handler_that_closed_its_channels_gets_no_report_of_closing_again() {
+        let calls = Rc::new(Cell::new(0));
+        let (ic, oc) = failing_channels(&calls);
+        let reports = hook_reports(|| {
+            let p = serve_channels(close_both_and_forget(&ic, &oc), ic.clone(), oc.clone(), false);
+            assert!(p.is_fulfilled());
+        });
+        assert_eq!(reports, Vec::<String>::new());
+        assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn a_handler_error_is_reported_before_each_error_of_closing() {
+        let calls = Rc::new(Cell::new(0));
+        let (ic, oc) = failing_channels(&calls);
+        let reports = hook_reports(|| {
+            let p = serve_channels(crate::fail_with("handler broke"), ic.clone(), oc.clone(), false);
+            assert!(p.is_fulfilled());
+        });
+        assert_eq!(reports, ["handler broke", "output close broke", "input close broke"]);
+        assert!(is_closed(&ic) && is_closed(&oc));
+    }
+
+    #[test]
+    fn no_close_reports_the_handler_error_and_leaves_the_channels_open() {
+        let calls = Rc::new(Cell::new(0));
+        let (ic, oc) = failing_channels(&calls);
+        let reports = hook_reports(|| {
+            drop(serve_channels(
+                crate::fail_with("handler broke"),
+                ic.clone(),
+                oc.clone(),
+                true,
+            ));
+        });
+        assert_eq!(reports, ["handler broke"]);
+        assert_eq!(calls.get(), 0);
+        assert!(!is_closed(&ic) && !is_closed(&oc));
+    }
 }
