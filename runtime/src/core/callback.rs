@@ -306,17 +306,21 @@ impl<T: 'static> Callbacks<T> {
         match v.len() {
             0 => Callbacks(None),
             1 => Callbacks(v.into_iter().next()),
-            _ => {
-                let mut slot = MaybeUninit::<Slot>::uninit();
-                // SAFETY: a `FreeVec` is three words, aligned like the slot.
-                unsafe { ptr::write(slot.as_mut_ptr() as *mut FreeVec<Callback<T>>, v) };
-                Callbacks(Some(Callback {
-                    slot,
-                    vtable: &Many::<T>::TABLE,
-                    _not_send: PhantomData,
-                }))
-            }
+            _ => Callbacks::many(v),
         }
+    }
+
+    /// The list `v` (of two callbacks or more) in the slot.
+    #[inline]
+    fn many(v: FreeVec<Callback<T>>) -> Callbacks<T> {
+        let mut slot = MaybeUninit::<Slot>::uninit();
+        // SAFETY: a `FreeVec` is three words, aligned like the slot.
+        unsafe { ptr::write(slot.as_mut_ptr() as *mut FreeVec<Callback<T>>, v) };
+        Callbacks(Some(Callback {
+            slot,
+            vtable: &Many::<T>::TABLE,
+            _not_send: PhantomData,
+        }))
     }
 
     /// A list of the one callback `cb`.
@@ -382,10 +386,10 @@ impl<T: 'static> Callbacks<T> {
                 _callbacks: vec![std::mem::replace(first, cb)],
             },
             Some(_) => {
-                let mut v = FreeVec::with_capacity(2);
-                v.extend(self.0.take());
-                v.push(cb);
-                *self = Callbacks::from_list(v);
+                let Some(first) = self.0.take() else {
+                    unreachable!("matched as Some")
+                };
+                *self = Callbacks::many(FreeVec::pair(first, cb));
                 Expired { _callbacks: Vec::new() }
             }
         }

@@ -49,6 +49,21 @@ impl<E> FreeVec<E> {
         }
     }
 
+    /// A vector of the two elements `a` and `b`, with room for two: the
+    /// step from one callback to two, written in place rather than through
+    /// two checked pushes.
+    #[inline]
+    pub(crate) fn pair(a: E, b: E) -> FreeVec<E> {
+        let mut v = FreeVec::<E>::with_capacity(2);
+        // SAFETY: the buffer has room for two elements, both slots free.
+        unsafe {
+            v.buf.as_ptr().write(a);
+            v.buf.as_ptr().add(1).write(b);
+        }
+        v.len = 2;
+        v
+    }
+
     /// The number of elements.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -221,6 +236,17 @@ mod tests {
         let seen: Vec<u32> = v.into_iter().map(|p| p.1).collect();
         assert_eq!(seen, (0..40).collect::<Vec<_>>());
         assert_eq!(drops.get(), 40);
+    }
+
+    #[test]
+    fn a_pair_is_full_keeps_its_order_and_grows_on_the_next_push() {
+        let drops = Rc::new(Cell::new(0));
+        let mut v = FreeVec::pair(Probe(drops.clone(), 0), Probe(drops.clone(), 1));
+        assert!(v.len() == 2 && v.is_full());
+        v.push(Probe(drops.clone(), 2));
+        let seen: Vec<u32> = v.into_iter().map(|p| p.1).collect();
+        assert_eq!(seen, [0, 1, 2]);
+        assert_eq!(drops.get(), 3);
     }
 
     #[test]
