@@ -194,6 +194,13 @@ impl<T: 'static> Promise<T> {
     /// promise `f` returns (Lwt's `bind`, `>>=`, `let*`). A rejection skips
     /// `f` and passes through.
     ///
+    /// On a resolved promise, `f` runs at once, nested in the caller (42
+    /// levels deep at most; deeper calls are queued, see the README). So in
+    /// a recursive loop over promises that are often resolved already (a
+    /// buffered `read_line`), what `f` still owns when it recurses stays
+    /// alive for every nested level: keep what the loop needs (a length, a
+    /// parsed number) and let the rest go before the recursive call.
+    ///
     /// ```
     /// let p = lwt::resolved(2).bind(|x| lwt::resolved(x + 1));
     /// assert_eq!(p.state(), lwt::State::Fulfilled(3));
