@@ -2585,7 +2585,6 @@ fn react_suite_event_fix_switching_between_two_stamps() {
 }
 
 #[test]
-#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
 fn react_suite_hold_made_in_a_step_and_of_high_rank() {
     let (e, send) = e::create::<i32>();
     let (e2, send2) = e::create::<i32>();
@@ -2821,7 +2820,6 @@ fn react_suite_signal_dismiss_made_in_a_step_its_condition_occurs_starts_at_init
 }
 
 #[test]
-#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
 fn react_suite_signal_accum_and_fold_made_in_a_step_and_of_high_rank() {
     let (f, send_f) = e::create::<IntFn>();
     let keep = bin();
@@ -2956,7 +2954,6 @@ fn react_suite_signal_switch_over_constants_made_in_a_step() {
 }
 
 #[test]
-#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
 fn react_suite_signal_switch_to_a_signal_made_by_the_switching_function() {
     // The inner signals are made while the outer one updates, reading `x`
     // directly (switch1) or through a high rank (switch2).
@@ -3096,7 +3093,6 @@ fn react_suite_signal_fix_keeps_a_history_even_when_made_in_a_step() {
 }
 
 #[test]
-#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
 fn react_suite_lifters_made_in_a_step() {
     let (x, set) = s::create(0);
     let keep = bin();

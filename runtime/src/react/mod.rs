@@ -34,13 +34,18 @@
 //! nothing below it runs. A [`Step`] lets several primitives change in the
 //! same step.
 //!
-//! Known gap (a bug, not a choice): a signal *made during* a step (inside a
-//! function given to a combinator) computes its first value at once, from
-//! its producers' current values. If one of them changes later in that step
-//! (it ranks above the node being updated), the new signal is updated then
-//! and ends right, but its function, and any signal made right after from
-//! it, has seen that mixed state once. React instead gives such a signal
-//! its first value at its turn in the step.
+//! A signal *made during* a step (inside a function given to a combinator,
+//! as `bind` and `switch` do) gets its first value at its turn in that
+//! step, once every producer it reads is final, as in React: not at once
+//! from values that may still change later in the step. Until then it has
+//! no value; a combinator given an initial value (`hold`, `fold`,
+//! `filter`, ...) starts from it. Read before its turn (`value`,
+//! `with_value` from inside the step), such a signal is computed at once
+//! from its producers' current values, and again at its turn (where React
+//! fails, since it has no value yet). If its function panics at its turn,
+//! it stays without a value until its next update; reading it after the
+//! step retries the computation in a step of its own, and panics if that
+//! fails too.
 //!
 //! Updating a primitive from *inside* a step (from a function given to a
 //! combinator) is an error: [`Sender::send`] panics, [`Sender::try_send`]
