@@ -105,7 +105,11 @@ impl<T> Value<T> {
         }
         // SAFETY: no counted reader, no uncounted one either (see the
         // type's doc), and no user code runs until this returns.
-        unsafe { std::mem::replace(&mut *self.v.get(), Some(v)) }
+        let slot = unsafe { &mut *self.v.get() };
+        match slot {
+            Some(old) => Some(std::mem::replace(old, v)),
+            None => slot.replace(v),
+        }
     }
 }
 
@@ -247,23 +251,62 @@ impl<T: 'static> SNode<T> {
         }
     }
 
+    /// The value of a signal known to have one, read by an update function
+    /// while its step runs: [`SNode::value_in_step`] without the check.
+    ///
+    /// The fast combinators (`map`, `merge`) made outside a step use it:
+    /// then their producers had values when they were made, and a value
+    /// never becomes undefined again.
+    ///
+    /// # Safety
+    /// As [`Value::in_step`], and the signal has a value.
+    #[inline(always)]
+    pub(crate) unsafe fn value_defined(&self) -> &T {
+        debug_assert!(
+            !self.value.is_undefined(),
+            "lwt::react: a value read as defined was not"
+        );
+        // SAFETY: the caller's promise.
+        match unsafe { self.value.in_step() } {
+            Some(v) => v,
+            // SAFETY: the caller's promise: the signal has a value.
+            None => unsafe { std::hint::unreachable_unchecked() },
+        }
+    }
+
     /// [`SNode::set`] with `eq`, the signal's equality: update functions
     /// that know its type call it directly rather than through `self.eq`.
     #[inline]
     pub(crate) fn set_eq<F: Fn(&T, &T) -> bool + ?Sized>(&self, v: T, eq: &F) {
+        // SAFETY: no promise made (`DEFINED` is false).
+        unsafe { self.set_eq_as::<false, F>(v, eq) }
+    }
+
+    /// [`SNode::set_eq`]; with `DEFINED`, for a signal known to have a value
+    /// (see [`SNode::value_defined`]), without checking.
+    ///
+    /// # Safety
+    /// If `DEFINED`, the signal has a value.
+    #[inline]
+    pub(crate) unsafe fn set_eq_as<const DEFINED: bool, F: Fn(&T, &T) -> bool + ?Sized>(&self, v: T, eq: &F) {
         if self.h.stopped.get() {
             return;
         }
         // SAFETY: called by an update function (or a step's primitive
         // update) of the running step, for the duration of `eq`.
-        if let Some(old) = unsafe { self.value.in_step() } {
-            if eq(old, &v) {
-                return;
+        match unsafe { self.value.in_step() } {
+            Some(old) => {
+                if eq(old, &v) {
+                    return;
+                }
             }
+            // SAFETY: the caller's promise.
+            None if DEFINED => unsafe { std::hint::unreachable_unchecked() },
+            // A first value (a signal made in this step) is a change too:
+            // the dependents made with it in this step run then anyway, and
+            // those that read its value "before" (`diff`) learn it.
+            None => {}
         }
-        // A first value (a signal made in this step) is a change too: the
-        // dependents made with it in this step run then anyway, and those
-        // that read its value "before" (`diff`) learn it.
         self.store(v);
     }
 
@@ -656,13 +699,24 @@ impl<T: 'static> Signal<T> {
         match &self.0 {
             SRepr::Const(v) => const_signal(f(v)),
             SRepr::Node(n) => {
-                let init = first(|| f(&n.get()));
                 let s = n.clone();
-                derive(eq, init, &[&**n], move |me| {
-                    // SAFETY: an update function, during its step.
-                    let v = f(unsafe { s.value_in_step() });
-                    me.set_eq(v, &same);
-                })
+                match first(|| f(&n.get())) {
+                    // Made outside a step: `s` and the new signal have
+                    // values for good, the update skips the checks.
+                    Some(init) => derive(eq, Some(init), &[&**n], move |me| {
+                        // SAFETY: an update function, during its step; both
+                        // signals have values (see above).
+                        unsafe {
+                            let v = f(s.value_defined());
+                            me.set_eq_as::<true, _>(v, &same);
+                        }
+                    }),
+                    None => derive(eq, None, &[&**n], move |me| {
+                        // SAFETY: an update function, during its step.
+                        let v = f(unsafe { s.value_in_step() });
+                        me.set_eq(v, &same);
+                    }),
+                }
             }
         }
     }
@@ -1109,6 +1163,20 @@ pub fn merge_eq<A: Clone + 'static, T: 'static, S: Borrow<Signal<T>>>(
                 SRepr::Const(_) => None,
             })
             .collect();
+        if first.is_some() {
+            // Made outside a step: the nodes and the new signal have values
+            // for good, the update skips the checks.
+            return derive(eq, first, &producers, move |me| {
+                let mut acc = init.clone();
+                for n in &nodes {
+                    // SAFETY: an update function, during its step; `n` has a
+                    // value (see above).
+                    acc = f(acc, unsafe { n.value_defined() });
+                }
+                // SAFETY: the new signal has a value (see above).
+                unsafe { me.set_eq_as::<true, _>(acc, &*same) };
+            });
+        }
         return derive(eq, first, &producers, move |me| {
             let mut acc = init.clone();
             for n in &nodes {
