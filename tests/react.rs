@@ -3180,3 +3180,151 @@ fn react_suite_a_join_below_nodes_of_mixed_ranks_updates_once() {
     set.set(2);
     assert_eq!(*hl.borrow(), vec![1, 5]);
 }
+
+// Signals made during a step: their first value comes at their turn.
+
+#[test]
+fn a_signal_made_in_a_step_sees_only_final_values() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let keep = bin();
+    let seen: Log<(i32, i32)> = log();
+    let (x2, hx2, k2, seen2) = (x.clone(), hx.clone(), keep.clone(), seen.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let s2 = seen2.clone();
+            let pair = s::l2(
+                move |a: &i32, b: &i32| {
+                    s2.borrow_mut().push((*a, *b));
+                    a + b
+                },
+                &x2,
+                &hx2,
+            );
+            k2.borrow_mut().push(Box::new(pair));
+        }
+    });
+    set.set(1);
+    set.set(2);
+    assert_eq!(
+        *seen.borrow(),
+        vec![(1, 1), (2, 2)],
+        "never the old `hx` with the new `x`"
+    );
+}
+
+#[test]
+fn bind_made_in_a_step_calls_its_function_once_with_the_final_value() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let keep = bin();
+    let calls: Log<i32> = log();
+    let (hx2, k2, c2) = (hx.clone(), keep.clone(), calls.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let c3 = c2.clone();
+            let b = hx2.bind(move |v| {
+                c3.borrow_mut().push(*v);
+                s::const_(*v * 10)
+            });
+            k2.borrow_mut().push(Box::new(b));
+        }
+    });
+    set.set(1);
+    assert_eq!(*calls.borrow(), vec![1]);
+    set.set(2);
+    assert_eq!(*calls.borrow(), vec![1, 2]);
+    let b = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    assert_eq!(b.value(), 20);
+}
+
+#[test]
+fn reading_a_signal_made_in_a_step_before_its_turn_computes_it_at_once() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let keep = bin();
+    let early: Log<i32> = log();
+    let (hx2, k2, e2) = (hx.clone(), keep.clone(), early.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let d = hx2.map(|v| v * 10);
+            // `hx` has not had its turn yet: the early value reads its old
+            // value; `d` is computed again at its turn.
+            e2.borrow_mut().push(d.value());
+            k2.borrow_mut().push(Box::new(d));
+        }
+    });
+    set.set(1);
+    assert_eq!(*early.borrow(), vec![0]);
+    let d = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    assert_eq!(d.value(), 10, "right once the step is over");
+}
+
+#[test]
+fn a_signal_made_in_a_step_has_no_value_to_print_before_its_turn() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let printed: Log<String> = log();
+    let (hx2, p2) = (hx.clone(), printed.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let d = hx2.map(|v| v * 10);
+            p2.borrow_mut().push(format!("{d:?}"));
+            d.value();
+            p2.borrow_mut().push(format!("{d:?}"));
+        }
+    });
+    set.set(1);
+    assert_eq!(*printed.borrow(), vec!["Signal(<no value yet>)", "Signal(0)"]);
+}
+
+#[test]
+fn a_signal_made_in_a_step_whose_first_computation_panics_is_computed_when_read() {
+    let hook = hook_log();
+    let (x, set) = s::create(0);
+    let keep = bin();
+    let fail = Rc::new(Cell::new(true));
+    let (x2, k2, f2) = (x.clone(), keep.clone(), fail.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let f3 = f2.clone();
+            let d = x2.map(move |v| {
+                if f3.get() {
+                    panic!("first computation");
+                }
+                v * 10
+            });
+            k2.borrow_mut().push(Box::new(d));
+        }
+    });
+    set.set(1);
+    assert_eq!(hook.borrow().len(), 1, "{:?}", hook.borrow());
+    let d = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.value()));
+    assert!(r.is_err(), "still no value: the read panics");
+    assert_eq!(hook.borrow().len(), 2, "the retry's panic went to the hook too");
+    fail.set(false);
+    assert_eq!(d.value(), 10, "computed when read, in a step of its own");
+    set.set(2);
+    assert_eq!(d.value(), 20);
+}
+
+#[test]
+fn a_signal_made_in_a_step_and_stopped_before_its_turn_keeps_a_value() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let keep = bin();
+    let (hx2, k2) = (hx.clone(), keep.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let d = hx2.map(|v| v * 10);
+            d.stop();
+            k2.borrow_mut().push(Box::new(d));
+        }
+    });
+    set.set(1);
+    let d = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    assert_eq!(d.value(), 0, "computed when stopped, from `hx` before its turn");
+    set.set(2);
+    assert_eq!(d.value(), 0);
+}

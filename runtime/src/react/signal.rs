@@ -616,7 +616,9 @@ impl<T: 'static> Signal<T> {
     }
 
     /// Stops updating the signal: it keeps its current value forever and
-    /// lets go of what it depends on (React's `S.stop`).
+    /// lets go of what it depends on (React's `S.stop`). A signal made in
+    /// the running step and stopped before its turn has no value yet: it is
+    /// computed first, from its producers' current values.
     ///
     /// ```
     /// let (s, set) = lwt::react::s::create(1);
