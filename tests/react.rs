@@ -3328,3 +3328,30 @@ fn a_signal_made_in_a_step_and_stopped_before_its_turn_keeps_a_value() {
     set.set(2);
     assert_eq!(d.value(), 0);
 }
+
+#[test]
+fn reading_a_bind_made_in_a_step_before_its_turn_gives_a_value() {
+    // The inner signal ranks above the switch: at its turn the switch waits
+    // for it; read early, it takes the inner signal's current value.
+    let (x, set) = s::create(0);
+    let (y, _set_y) = s::create(5);
+    let keep = bin();
+    let early: Log<i32> = log();
+    let (y2, k2, e2) = (y.clone(), keep.clone(), early.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let y3 = y2.clone();
+            let b = x_bind(&y2, move |v| high_s(&y3).map(move |w| v + w));
+            e2.borrow_mut().push(b.value());
+            k2.borrow_mut().push(Box::new(b));
+        }
+    });
+    set.set(1);
+    assert_eq!(*early.borrow(), vec![10]);
+    let b = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    assert_eq!(b.value(), 10);
+}
+
+fn x_bind(s: &Signal<i32>, f: impl Fn(i32) -> Signal<i32> + 'static) -> Signal<i32> {
+    s.bind(move |v| f(*v))
+}

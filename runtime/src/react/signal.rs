@@ -137,6 +137,13 @@ fn written_while_borrowed() -> ! {
     )
 }
 
+thread_local! {
+    /// Whether the update function running now computes a signal before its
+    /// turn (see [`SNode::get`]): then it must give it a value even where it
+    /// would otherwise wait for a producer ranking above (`switch`).
+    static EARLY: Cell<bool> = const { Cell::new(false) };
+}
+
 #[cold]
 #[inline(never)]
 fn undefined() -> ! {
@@ -244,6 +251,14 @@ impl<T: 'static> SNode<T> {
             // If a plan runs the step, the queue takes over: the plan may
             // not list this node's dependents.
             graph::leave_plan();
+            let was = EARLY.with(|e| e.replace(true));
+            struct Restore(bool);
+            impl Drop for Restore {
+                fn drop(&mut self) {
+                    let _ = EARLY.try_with(|e| e.set(self.0));
+                }
+            }
+            let _restore = Restore(was);
             self.upd.run(self, &self.h.stopped);
         } else {
             let me: Rc<dyn Node> = self.clone();
@@ -1273,6 +1288,12 @@ pub fn switch_eq<T: Clone + 'static>(eq: impl Fn(&T, &T) -> bool + 'static, ss: 
                     graph::allow_reschedule(&*me_dyn);
                     graph::rebuild_queue();
                     graph::schedule(me_dyn);
+                    if me.value.is_undefined() && EARLY.with(Cell::get) {
+                        // Read before its turn: a value now, from the
+                        // current ones, as for any signal read early.
+                        let v = m.get().clone();
+                        me.set(v);
+                    }
                 } else {
                     let v = m.get().clone();
                     me.set(v);
