@@ -35,17 +35,16 @@
 //! same step.
 //!
 //! A signal *made during* a step (inside a function given to a combinator,
-//! as `bind` and `switch` do) gets its first value at its turn in that
-//! step, once every producer it reads is final, as in React: not at once
-//! from values that may still change later in the step. Until then it has
-//! no value; a combinator given an initial value (`hold`, `fold`,
-//! `filter`, ...) starts from it. Read before its turn (`value`,
-//! `with_value` from inside the step), such a signal is computed at once
-//! from its producers' current values, and again at its turn (where React
-//! fails, since it has no value yet). If its function panics at its turn,
-//! it stays without a value until its next update; reading it after the
-//! step retries the computation in a step of its own, and panics if that
-//! fails too.
+//! as the function of `bind` does) gets its first value at its turn in
+//! that step, after every producer it reads, as in React: its function
+//! never sees values that change later in the step. Until then it has no
+//! value (a combinator given an initial value, such as `hold`, `fold` or
+//! `filter`, starts from it), and signals made from it wait likewise. Read
+//! before its turn (`value`, `with_value`, `stop`), such a signal is
+//! computed at once from its producers' current values, and again at its
+//! turn. If its function panics at its turn, the signal stays without a
+//! value until its next update; a read after the step retries the
+//! computation in a step of its own, and panics if that fails too.
 //!
 //! Updating a primitive from *inside* a step (from a function given to a
 //! combinator) is an error: [`Sender::send`] panics, [`Sender::try_send`]
@@ -55,8 +54,10 @@
 //! does not occur (or keeps its value) in this step, every other node is
 //! updated, and the panic reaches the async exception hook
 //! ([`set_async_exception_hook`](crate::set_async_exception_hook)) once the
-//! step is over. A panic in a function called at *creation* (a signal's
-//! first value) reaches the caller, whose own code it is.
+//! step is over. A panic in a function called at *creation* outside a step
+//! (a signal's first value) reaches the caller, whose own code it is;
+//! inside a step, that first call happens at the signal's turn, and a
+//! panic there is contained as above.
 //!
 //! # Memory
 //!
@@ -122,6 +123,9 @@
 //! # Deliberate differences
 //!
 //! - Updating a primitive inside a step is an error, not a nested step.
+//! - A signal made during a step and read before its turn in that step is
+//!   computed at once from its producers' current values (React fails: it
+//!   has no value yet); see [Update steps](#update-steps).
 //! - [`Setter::set_on`] applies the new value when the step executes (React
 //!   sets it at once); a [`Step`] is consumed by `execute`, so it cannot run
 //!   twice.
