@@ -310,11 +310,8 @@ impl<T: 'static> SNode<T> {
         // SAFETY: called by an update function (or a step's primitive
         // update) of the running step, for the duration of `eq`.
         match unsafe { self.value.in_step() } {
-            Some(old) => {
-                if eq(old, &v) {
-                    return;
-                }
-            }
+            Some(old) if eq(old, &v) => return,
+            Some(_) => {}
             // SAFETY: the caller's promise.
             None if DEFINED => unsafe { std::hint::unreachable_unchecked() },
             // A first value (a signal made in this step) is a change too:
