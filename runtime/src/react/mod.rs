@@ -123,9 +123,11 @@
 //! # Deliberate differences
 //!
 //! - Updating a primitive inside a step is an error, not a nested step.
-//! - A signal made during a step and read before its turn in that step is
-//!   computed at once from its producers' current values (React fails: it
-//!   has no value yet); see [Update steps](#update-steps).
+//! - A signal made during a step waits for its turn even when none of its
+//!   producers takes part in the step (React then computes it at once), and
+//!   read before its turn it is computed at once from its producers'
+//!   current values (React fails: it has no value yet); see
+//!   [Update steps](#update-steps).
 //! - [`Setter::set_on`] applies the new value when the step executes (React
 //!   sets it at once); a [`Step`] is consumed by `execute`, so it cannot run
 //!   twice.
