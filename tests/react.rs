@@ -2585,7 +2585,6 @@ fn react_suite_event_fix_switching_between_two_stamps() {
 }
 
 #[test]
-#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
 fn react_suite_hold_made_in_a_step_and_of_high_rank() {
     let (e, send) = e::create::<i32>();
     let (e2, send2) = e::create::<i32>();
@@ -2821,7 +2820,6 @@ fn react_suite_signal_dismiss_made_in_a_step_its_condition_occurs_starts_at_init
 }
 
 #[test]
-#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
 fn react_suite_signal_accum_and_fold_made_in_a_step_and_of_high_rank() {
     let (f, send_f) = e::create::<IntFn>();
     let keep = bin();
@@ -2956,7 +2954,6 @@ fn react_suite_signal_switch_over_constants_made_in_a_step() {
 }
 
 #[test]
-#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
 fn react_suite_signal_switch_to_a_signal_made_by_the_switching_function() {
     // The inner signals are made while the outer one updates, reading `x`
     // directly (switch1) or through a high rank (switch2).
@@ -3096,7 +3093,6 @@ fn react_suite_signal_fix_keeps_a_history_even_when_made_in_a_step() {
 }
 
 #[test]
-#[ignore = "bug: a signal made during a step computes its first value at once, from producers that may still change in that step (a glitch; React schedules it in the step)"]
 fn react_suite_lifters_made_in_a_step() {
     let (x, set) = s::create(0);
     let keep = bin();
@@ -3183,4 +3179,179 @@ fn react_suite_a_join_below_nodes_of_mixed_ranks_updates_once() {
     vals_into(&h, &hl, &keep);
     set.set(2);
     assert_eq!(*hl.borrow(), vec![1, 5]);
+}
+
+// Signals made during a step: their first value comes at their turn.
+
+#[test]
+fn a_signal_made_in_a_step_sees_only_final_values() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let keep = bin();
+    let seen: Log<(i32, i32)> = log();
+    let (x2, hx2, k2, seen2) = (x.clone(), hx.clone(), keep.clone(), seen.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let s2 = seen2.clone();
+            let pair = s::l2(
+                move |a: &i32, b: &i32| {
+                    s2.borrow_mut().push((*a, *b));
+                    a + b
+                },
+                &x2,
+                &hx2,
+            );
+            k2.borrow_mut().push(Box::new(pair));
+        }
+    });
+    set.set(1);
+    set.set(2);
+    assert_eq!(
+        *seen.borrow(),
+        vec![(1, 1), (2, 2)],
+        "never the old `hx` with the new `x`"
+    );
+}
+
+#[test]
+fn bind_made_in_a_step_calls_its_function_once_with_the_final_value() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let keep = bin();
+    let calls: Log<i32> = log();
+    let (hx2, k2, c2) = (hx.clone(), keep.clone(), calls.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let c3 = c2.clone();
+            let b = hx2.bind(move |v| {
+                c3.borrow_mut().push(*v);
+                s::const_(*v * 10)
+            });
+            k2.borrow_mut().push(Box::new(b));
+        }
+    });
+    set.set(1);
+    assert_eq!(*calls.borrow(), vec![1]);
+    set.set(2);
+    assert_eq!(*calls.borrow(), vec![1, 2]);
+    let b = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    assert_eq!(b.value(), 20);
+}
+
+#[test]
+fn reading_a_signal_made_in_a_step_before_its_turn_computes_it_at_once() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let keep = bin();
+    let early: Log<i32> = log();
+    let (hx2, k2, e2) = (hx.clone(), keep.clone(), early.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let d = hx2.map(|v| v * 10);
+            // `hx` has not had its turn yet: the early value reads its old
+            // value; `d` is computed again at its turn.
+            e2.borrow_mut().push(d.value());
+            k2.borrow_mut().push(Box::new(d));
+        }
+    });
+    set.set(1);
+    assert_eq!(*early.borrow(), vec![0]);
+    let d = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    assert_eq!(d.value(), 10, "right once the step is over");
+}
+
+#[test]
+fn a_signal_made_in_a_step_has_no_value_to_print_before_its_turn() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let printed: Log<String> = log();
+    let (hx2, p2) = (hx.clone(), printed.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let d = hx2.map(|v| v * 10);
+            p2.borrow_mut().push(format!("{d:?}"));
+            d.value();
+            p2.borrow_mut().push(format!("{d:?}"));
+        }
+    });
+    set.set(1);
+    assert_eq!(*printed.borrow(), vec!["Signal(<no value yet>)", "Signal(0)"]);
+}
+
+#[test]
+fn a_signal_made_in_a_step_whose_first_computation_panics_is_computed_when_read() {
+    let hook = hook_log();
+    let (x, set) = s::create(0);
+    let keep = bin();
+    let fail = Rc::new(Cell::new(true));
+    let (x2, k2, f2) = (x.clone(), keep.clone(), fail.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let f3 = f2.clone();
+            let d = x2.map(move |v| {
+                if f3.get() {
+                    panic!("first computation");
+                }
+                v * 10
+            });
+            k2.borrow_mut().push(Box::new(d));
+        }
+    });
+    set.set(1);
+    assert_eq!(hook.borrow().len(), 1, "{:?}", hook.borrow());
+    let d = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.value()));
+    assert!(r.is_err(), "still no value: the read panics");
+    assert_eq!(hook.borrow().len(), 2, "the retry's panic went to the hook too");
+    fail.set(false);
+    assert_eq!(d.value(), 10, "computed when read, in a step of its own");
+    set.set(2);
+    assert_eq!(d.value(), 20);
+}
+
+#[test]
+fn a_signal_made_in_a_step_and_stopped_before_its_turn_keeps_a_value() {
+    let (x, set) = s::create(0);
+    let hx = high_s(&x);
+    let keep = bin();
+    let (hx2, k2) = (hx.clone(), keep.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let d = hx2.map(|v| v * 10);
+            d.stop();
+            k2.borrow_mut().push(Box::new(d));
+        }
+    });
+    set.set(1);
+    let d = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    assert_eq!(d.value(), 0, "computed when stopped, from `hx` before its turn");
+    set.set(2);
+    assert_eq!(d.value(), 0);
+}
+
+#[test]
+fn reading_a_bind_made_in_a_step_before_its_turn_gives_a_value() {
+    // The inner signal ranks above the switch: at its turn the switch waits
+    // for it; read early, it takes the inner signal's current value.
+    let (x, set) = s::create(0);
+    let (y, _set_y) = s::create(5);
+    let keep = bin();
+    let early: Log<i32> = log();
+    let (y2, k2, e2) = (y.clone(), keep.clone(), early.clone());
+    let _dyn = x.map(move |v| {
+        if *v == 1 {
+            let y3 = y2.clone();
+            let b = x_bind(&y2, move |v| high_s(&y3).map(move |w| v + w));
+            e2.borrow_mut().push(b.value());
+            k2.borrow_mut().push(Box::new(b));
+        }
+    });
+    set.set(1);
+    assert_eq!(*early.borrow(), vec![10]);
+    let b = keep.borrow()[0].downcast_ref::<Signal<i32>>().unwrap().clone();
+    assert_eq!(b.value(), 10);
+}
+
+fn x_bind(s: &Signal<i32>, f: impl Fn(i32) -> Signal<i32> + 'static) -> Signal<i32> {
+    s.bind(move |v| f(*v))
 }

@@ -521,7 +521,7 @@ impl<T: 'static> Event<T> {
                 let s = src.clone();
                 let cn2 = cn.clone();
                 derive(&[&**src, &**cn], move |me| {
-                    if !*cn2.value.borrow() {
+                    if !*cn2.get() {
                         return;
                     }
                     if let Some(v) = with_occ(&s, T::clone) {
@@ -1004,7 +1004,7 @@ pub mod option {
                     let v = match with_occ(&s, Option::clone) {
                         None => return,
                         Some(Some(v)) => v,
-                        Some(None) => d.value.borrow().clone(),
+                        Some(None) => d.get().clone(),
                     };
                     me.emit(v);
                 })

@@ -430,6 +430,13 @@ fn bump_gen() {
     });
 }
 
+/// Stops following the plan that runs the step, if one does: the queue
+/// takes over from the next node (see `run_plan`). For work the plan does
+/// not know of, such as a signal computed before its turn.
+pub(crate) fn leave_plan() {
+    set_planned(0);
+}
+
 /// Whether an update step is running on this thread.
 #[inline]
 pub(crate) fn in_step() -> bool {
@@ -1207,6 +1214,11 @@ impl<N: 'static> Updater<N> {
             // and no longer reachable from it.
             unsafe { drop_fn(old) };
         }
+    }
+
+    /// Whether the function is running now.
+    pub(crate) fn is_running(&self) -> bool {
+        self.running.get()
     }
 
     /// Drops the function now, unless it is running (`run` drops it then).

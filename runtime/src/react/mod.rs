@@ -34,13 +34,17 @@
 //! nothing below it runs. A [`Step`] lets several primitives change in the
 //! same step.
 //!
-//! Known gap (a bug, not a choice): a signal *made during* a step (inside a
-//! function given to a combinator) computes its first value at once, from
-//! its producers' current values. If one of them changes later in that step
-//! (it ranks above the node being updated), the new signal is updated then
-//! and ends right, but its function, and any signal made right after from
-//! it, has seen that mixed state once. React instead gives such a signal
-//! its first value at its turn in the step.
+//! A signal *made during* a step (inside a function given to a combinator,
+//! as the function of `bind` does) gets its first value at its turn in
+//! that step, after every producer it reads, as in React: its function
+//! never sees values that change later in the step. Until then it has no
+//! value (a combinator given an initial value, such as `hold`, `fold` or
+//! `filter`, starts from it), and signals made from it wait likewise. Read
+//! before its turn (`value`, `with_value`, `stop`), such a signal is
+//! computed at once from its producers' current values, and again at its
+//! turn. If its function panics at its turn, the signal stays without a
+//! value until its next update; a read after the step retries the
+//! computation in a step of its own, and panics if that fails too.
 //!
 //! Updating a primitive from *inside* a step (from a function given to a
 //! combinator) is an error: [`Sender::send`] panics, [`Sender::try_send`]
@@ -50,8 +54,10 @@
 //! does not occur (or keeps its value) in this step, every other node is
 //! updated, and the panic reaches the async exception hook
 //! ([`set_async_exception_hook`](crate::set_async_exception_hook)) once the
-//! step is over. A panic in a function called at *creation* (a signal's
-//! first value) reaches the caller, whose own code it is.
+//! step is over. A panic in a function called at *creation* outside a step
+//! (a signal's first value) reaches the caller, whose own code it is;
+//! inside a step, that first call happens at the signal's turn, and a
+//! panic there is contained as above.
 //!
 //! # Memory
 //!
@@ -117,6 +123,11 @@
 //! # Deliberate differences
 //!
 //! - Updating a primitive inside a step is an error, not a nested step.
+//! - A signal made during a step waits for its turn even when none of its
+//!   producers takes part in the step (React then computes it at once), and
+//!   read before its turn it is computed at once from its producers'
+//!   current values (React fails: it has no value yet); see
+//!   [Update steps](#update-steps).
 //! - [`Setter::set_on`] applies the new value when the step executes (React
 //!   sets it at once); a [`Step`] is consumed by `execute`, so it cannot run
 //!   twice.

@@ -15,48 +15,70 @@ use crate::core::Error;
 pub(crate) type EqFn<T> = Rc<dyn Fn(&T, &T) -> bool>;
 type SUpdate<T> = Box<dyn FnMut(&Rc<SNode<T>>)>;
 
-/// A signal's current value: a `RefCell` shaped for the update steps.
+/// A signal's current value: a `RefCell` shaped for the update steps, that
+/// may also be *undefined* for a while (a signal made during a step has no
+/// value until its turn in that step, see [`derive`]).
 ///
 /// Code outside the update functions (the user's `with_value`, `value`,
-/// printing) borrows it with [`Value::borrow`], which counts the reader;
-/// the only writer, [`Value::replace`] (a node storing its new value),
-/// refuses to write while a reader is counted, so a borrow held across a
-/// `set` is caught, as `RefCell` would. Update functions read their
+/// printing) borrows it with [`Value::try_borrow`], which counts the
+/// reader; the only writer, [`Value::replace`] (a node storing its new
+/// value), refuses to write while a reader is counted, so a borrow held
+/// across a `set` is caught, as `RefCell` would. Update functions read their
 /// producers' values, and `set_eq` its own for the equality, without
 /// counting, through [`Value::in_step`]: the counting was a tenth of the
 /// cost of a derived signal's update. That is sound because no value is
 /// written while such a reference lives: inside a step a value is written
-/// only by its own node's update, after all its readers of the step (rank
-/// order) and never nested in another node's update; setting a primitive
-/// or executing a step inside a step is refused before anything is
-/// written; and `replace` runs no user code while it writes.
+/// by its own node's update, after all its readers of the step (rank
+/// order), or, nested in another update, only while it is still undefined
+/// (a signal made in the step read before its turn, see [`SNode::get`]),
+/// when nobody can hold a reference to it; setting a primitive or executing
+/// a step inside a step is refused before anything is written; and
+/// `replace` runs no user code while it writes. A defined value never
+/// becomes undefined again.
 pub(crate) struct Value<T> {
-    v: UnsafeCell<T>,
-    /// Counted readers (`borrow`) alive now.
+    v: UnsafeCell<Option<T>>,
+    /// Counted readers (`try_borrow`) alive now.
     readers: Cell<usize>,
 }
 
 /// A counted read of a [`Value`] (as `std::cell::Ref`).
 pub(crate) struct ValueRef<'a, T> {
-    value: &'a Value<T>,
+    readers: &'a Cell<usize>,
+    v: &'a T,
 }
 
 impl<T> Value<T> {
-    fn new(v: T) -> Value<T> {
+    fn new(v: Option<T>) -> Value<T> {
         Value {
             v: UnsafeCell::new(v),
             readers: Cell::new(0),
         }
     }
 
-    /// Reads the value, counted until the guard is dropped.
+    /// Reads the value, counted until the guard is dropped; `None` while it
+    /// is undefined.
     #[inline]
-    pub(crate) fn borrow(&self) -> ValueRef<'_, T> {
+    fn try_borrow(&self) -> Option<ValueRef<'_, T>> {
+        // SAFETY: `replace` does not run while this reference lives: it is
+        // counted (below) before any user code runs, and `replace` refuses
+        // to write while a reader is counted.
+        let v = unsafe { (*self.v.get()).as_ref() }?;
         self.readers.set(self.readers.get() + 1);
-        ValueRef { value: self }
+        Some(ValueRef {
+            readers: &self.readers,
+            v,
+        })
     }
 
-    /// Reads the value without counting, from inside an update step.
+    /// Whether the value is still undefined.
+    #[inline]
+    fn is_undefined(&self) -> bool {
+        // SAFETY: a read that ends at once; `replace` runs no user code.
+        unsafe { (*self.v.get()).is_none() }
+    }
+
+    /// Reads the value without counting, from inside an update step; `None`
+    /// while it is undefined.
     ///
     /// # Safety
     /// Only from an update function of the running step (or the equality
@@ -64,10 +86,10 @@ impl<T> Value<T> {
     /// call: then no `replace` of this value can run while it lives (see
     /// the type's doc).
     #[inline(always)]
-    pub(crate) unsafe fn in_step(&self) -> &T {
+    pub(crate) unsafe fn in_step(&self) -> Option<&T> {
         // SAFETY: the caller's promise; `replace` never leaves a write in
         // progress while other code runs.
-        unsafe { &*self.v.get() }
+        unsafe { (*self.v.get()).as_ref() }
     }
 
     /// Writes `v` and returns the old value (dropped by the caller, after
@@ -77,13 +99,17 @@ impl<T> Value<T> {
     /// If a counted reader is alive (a `with_value` closure that set a
     /// signal this one depends on).
     #[inline]
-    fn replace(&self, v: T) -> T {
+    fn replace(&self, v: T) -> Option<T> {
         if self.readers.get() != 0 {
             written_while_borrowed();
         }
         // SAFETY: no counted reader, no uncounted one either (see the
         // type's doc), and no user code runs until this returns.
-        unsafe { std::mem::replace(&mut *self.v.get(), v) }
+        let slot = unsafe { &mut *self.v.get() };
+        match slot {
+            Some(old) => Some(std::mem::replace(old, v)),
+            None => slot.replace(v),
+        }
     }
 }
 
@@ -91,15 +117,14 @@ impl<T> std::ops::Deref for ValueRef<'_, T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
-        // SAFETY: a counted reader: `replace` refuses to write meanwhile.
-        unsafe { &*self.value.v.get() }
+        self.v
     }
 }
 
 impl<T> Drop for ValueRef<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.value.readers.set(self.value.readers.get() - 1);
+        self.readers.set(self.readers.get() - 1);
     }
 }
 
@@ -109,6 +134,22 @@ fn written_while_borrowed() -> ! {
     panic!(
         "lwt::react: a signal's value changed while it was borrowed \
          (a `with_value` closure set a signal this one depends on)"
+    )
+}
+
+thread_local! {
+    /// Whether the update function running now computes a signal before its
+    /// turn (see [`SNode::get`]): then it must give it a value even where it
+    /// would otherwise wait for a producer ranking above (`switch`).
+    static EARLY: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cold]
+#[inline(never)]
+fn undefined() -> ! {
+    panic!(
+        "lwt::react: this signal has no value: it was made during an update step and its \
+         function panicked when computing its first value"
     )
 }
 
@@ -124,7 +165,9 @@ pub(crate) struct SNode<T: 'static> {
 }
 
 impl<T: 'static> SNode<T> {
-    fn new(rank: u32, eq: EqFn<T>, init: T, upd: Updater<SNode<T>>) -> Rc<SNode<T>> {
+    /// A node whose value is `init`; `None` only for a signal made during a
+    /// step (see [`derive`]).
+    fn new(rank: u32, eq: EqFn<T>, init: Option<T>, upd: Updater<SNode<T>>) -> Rc<SNode<T>> {
         Rc::new(SNode {
             h: Header::new(rank),
             value: Value::new(init),
@@ -141,28 +184,140 @@ impl<T: 'static> SNode<T> {
     }
 
     /// The value, read by an update function while its step runs (see
-    /// [`Value`]).
+    /// [`Value`]); computed at once if the signal has none yet (see
+    /// [`SNode::get`]).
     ///
     /// # Safety
     /// As [`Value::in_step`].
     #[inline(always)]
-    pub(crate) unsafe fn value_in_step(&self) -> &T {
+    pub(crate) unsafe fn value_in_step(self: &Rc<Self>) -> &T {
         // SAFETY: the caller's promise.
-        unsafe { self.value.in_step() }
+        match unsafe { self.value.in_step() } {
+            Some(v) => v,
+            // SAFETY: the caller's promise.
+            None => unsafe { self.value_in_step_cold() },
+        }
+    }
+
+    /// # Safety
+    /// As [`Value::in_step`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn value_in_step_cold(self: &Rc<Self>) -> &T {
+        self.compute_early();
+        // SAFETY: the caller's promise; the value was undefined, so no
+        // reference to it was alive while it was written.
+        match unsafe { self.value.in_step() } {
+            Some(v) => v,
+            None => undefined(),
+        }
+    }
+
+    /// The value, counted as [`Value::try_borrow`].
+    ///
+    /// A signal made during a step has no value until its turn in that
+    /// step; read before, it is computed at once from its producers'
+    /// current values (its update function runs now, and again at its
+    /// turn). Outside a step a signal lacks a value only if that first
+    /// computation failed: it is tried again in a step of its own.
+    ///
+    /// # Panics
+    /// If the value still cannot be computed (its function panics).
+    #[inline]
+    pub(crate) fn get(self: &Rc<Self>) -> ValueRef<'_, T> {
+        match self.value.try_borrow() {
+            Some(r) => r,
+            None => self.get_cold(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn get_cold(self: &Rc<Self>) -> ValueRef<'_, T> {
+        self.compute_early();
+        match self.value.try_borrow() {
+            Some(r) => r,
+            None => undefined(),
+        }
+    }
+
+    /// Runs the update function of a signal that has no value yet (see
+    /// [`SNode::get`]).
+    fn compute_early(self: &Rc<Self>) {
+        if self.h.stopped.get() {
+            return;
+        }
+        if graph::in_step() {
+            // If a plan runs the step, the queue takes over: the plan may
+            // not list this node's dependents.
+            graph::leave_plan();
+            let was = EARLY.with(|e| e.replace(true));
+            struct Restore(bool);
+            impl Drop for Restore {
+                fn drop(&mut self) {
+                    let _ = EARLY.try_with(|e| e.set(self.0));
+                }
+            }
+            let _restore = Restore(was);
+            self.upd.run(self, &self.h.stopped);
+        } else {
+            let me: Rc<dyn Node> = self.clone();
+            graph::run_step(move || me.run());
+        }
+    }
+
+    /// The value of a signal known to have one, read by an update function
+    /// while its step runs: [`SNode::value_in_step`] without the check.
+    ///
+    /// The fast combinators (`map`, `merge`) made outside a step use it:
+    /// then their producers had values when they were made, and a value
+    /// never becomes undefined again.
+    ///
+    /// # Safety
+    /// As [`Value::in_step`], and the signal has a value.
+    #[inline(always)]
+    pub(crate) unsafe fn value_defined(&self) -> &T {
+        debug_assert!(
+            !self.value.is_undefined(),
+            "lwt::react: a value read as defined was not"
+        );
+        // SAFETY: the caller's promise.
+        match unsafe { self.value.in_step() } {
+            Some(v) => v,
+            // SAFETY: the caller's promise: the signal has a value.
+            None => unsafe { std::hint::unreachable_unchecked() },
+        }
     }
 
     /// [`SNode::set`] with `eq`, the signal's equality: update functions
     /// that know its type call it directly rather than through `self.eq`.
     #[inline]
     pub(crate) fn set_eq<F: Fn(&T, &T) -> bool + ?Sized>(&self, v: T, eq: &F) {
+        // SAFETY: no promise made (`DEFINED` is false).
+        unsafe { self.set_eq_as::<false, F>(v, eq) }
+    }
+
+    /// [`SNode::set_eq`]; with `DEFINED`, for a signal known to have a value
+    /// (see [`SNode::value_defined`]), without checking.
+    ///
+    /// # Safety
+    /// If `DEFINED`, the signal has a value.
+    #[inline]
+    pub(crate) unsafe fn set_eq_as<const DEFINED: bool, F: Fn(&T, &T) -> bool + ?Sized>(&self, v: T, eq: &F) {
         if self.h.stopped.get() {
             return;
         }
         // SAFETY: called by an update function (or a step's primitive
         // update) of the running step, for the duration of `eq`.
-        let same = eq(unsafe { self.value_in_step() }, &v);
-        if same {
-            return;
+        match unsafe { self.value.in_step() } {
+            Some(old) if eq(old, &v) => return,
+            Some(_) => {}
+            // SAFETY: the caller's promise.
+            None if DEFINED => unsafe { std::hint::unreachable_unchecked() },
+            // A first value (a signal made in this step) is a change too:
+            // the dependents made with it in this step run then anyway, and
+            // those that read its value "before" (`diff`) learn it.
+            None => {}
         }
         self.store(v);
     }
@@ -182,10 +337,18 @@ impl<T: 'static> SNode<T> {
         self.h.schedule_deps();
     }
 
-    /// Stops the signal: it keeps its last value forever.
-    pub(crate) fn stop(&self) {
+    /// Stops the signal: it keeps its last value forever. A signal made in
+    /// the running step that has no value yet gets one first.
+    pub(crate) fn stop(self: &Rc<Self>) {
         if self.h.stopped.get() {
             return;
+        }
+        if self.value.is_undefined() && !self.upd.is_running() {
+            if graph::in_step() {
+                graph::contain(|| self.compute_early());
+            } else {
+                self.compute_early();
+            }
         }
         self.h.mark_stopped();
         self.upd.release();
@@ -266,7 +429,10 @@ impl<T: fmt::Debug + 'static> fmt::Debug for Signal<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             SRepr::Const(v) => write!(f, "Signal(const {:?})", &**v),
-            SRepr::Node(n) => write!(f, "Signal({:?})", &*n.value.borrow()),
+            SRepr::Node(n) => match n.value.try_borrow() {
+                Some(v) => write!(f, "Signal({:?})", &*v),
+                None => f.write_str("Signal(<no value yet>)"),
+            },
         }
     }
 }
@@ -311,7 +477,7 @@ impl<T: 'static> Setter<T> {
             return Err(Error::invalid_argument(IN_STEP));
         }
         let n = &self.node;
-        if n.h.stopped.get() || (n.eq)(&n.value.borrow(), &v) {
+        if n.h.stopped.get() || (n.eq)(&n.get(), &v) {
             return Ok(());
         }
         // Equality was just checked: the step sets the value as it is.
@@ -348,11 +514,20 @@ impl<T: 'static> Setter<T> {
     }
 }
 
-/// Builds a derived signal of the given producers, with initial value
-/// `init` (already computed from the producers' current values).
+/// Builds a derived signal of the given producers, whose value is `first`.
+///
+/// Outside a step, `first` is the signal's value, computed by the caller
+/// from the producers' current values (see [`first`] and [`first_or`]).
+/// Inside a step, those values may not be final (a producer ranking above
+/// the node being updated may still change in the step), so nothing is
+/// computed from them: `first` is `None`, or the initial value the
+/// combinator was given (`hold`'s, `filter`'s...), and the signal is
+/// scheduled in the step, so that its update function gives it its value
+/// at its turn, after every producer. A read before then computes it early
+/// (see [`SNode::get`]).
 pub(crate) fn derive<T: 'static>(
     eq: EqFn<T>,
-    init: T,
+    first: Option<T>,
     producers: &[&dyn Node],
     upd: impl FnMut(&Rc<SNode<T>>) + 'static,
 ) -> Signal<T> {
@@ -361,17 +536,41 @@ pub(crate) fn derive<T: 'static>(
         .map(|p| succ(p.header().rank.get()))
         .max()
         .unwrap_or(PRIMITIVE + 1);
-    let n = SNode::new(rank, eq, init, Updater::with(upd));
+    let n = SNode::new(rank, eq, first, Updater::with(upd));
     let d: Rc<dyn Node> = n.clone();
-    // Creating a signal inside a step needs no special care for signal
-    // producers: the initial value was computed from their current values;
-    // one that changes later in the step schedules this signal like any
-    // dependent. An event producer that already occurred schedules it at
-    // once (add_dep).
+    // An event producer that already occurred in the running step schedules
+    // the new node at once (add_dep); a signal producer that changes later
+    // in the step schedules it like any dependent.
     for p in producers {
         add_dep(*p, &d);
     }
+    if graph::in_step() {
+        graph::schedule(d);
+    }
     Signal(SRepr::Node(n))
+}
+
+/// The first value of a derived signal without an initial value of its
+/// own, for [`derive`]: `now()` outside a step, nothing yet inside one.
+#[inline]
+fn first<T>(now: impl FnOnce() -> T) -> Option<T> {
+    if graph::in_step() {
+        None
+    } else {
+        Some(now())
+    }
+}
+
+/// The first value of a derived signal given the initial value `init`, for
+/// [`derive`]: `now(init)` outside a step, `init` inside one (until the
+/// signal's turn).
+#[inline]
+fn first_or<T>(init: T, now: impl FnOnce(T) -> T) -> Option<T> {
+    if graph::in_step() {
+        Some(init)
+    } else {
+        Some(now(init))
+    }
 }
 
 pub(crate) fn eq_of<T: PartialEq + 'static>() -> EqFn<T> {
@@ -393,15 +592,23 @@ impl<T: 'static> Signal<T> {
     /// Calls `f` with the current value, without cloning it.
     ///
     /// Inside an update step, a signal that has not been updated yet in the
-    /// step shows its previous value (as React's `S.value` does).
+    /// step shows its previous value (as React's `S.value` does). A signal
+    /// made in the running step that has not had its turn yet has no value:
+    /// it is computed at once from its producers' current values, and again
+    /// at its turn (see the [module docs](crate::react#update-steps)).
+    ///
+    /// # Panics
+    ///
+    /// If the signal was made during a step, its function panicked when
+    /// computing its first value and panics again now.
     pub fn with_value<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         match &self.0 {
             SRepr::Const(v) => f(v),
-            SRepr::Node(n) => f(&n.value.borrow()),
+            SRepr::Node(n) => f(&n.get()),
         }
     }
 
-    /// The current value (React's `S.value`).
+    /// The current value (React's `S.value`); see [`Signal::with_value`].
     ///
     /// ```
     /// let (s, set) = lwt::react::s::create(1);
@@ -421,7 +628,9 @@ impl<T: 'static> Signal<T> {
     }
 
     /// Stops updating the signal: it keeps its current value forever and
-    /// lets go of what it depends on (React's `S.stop`).
+    /// lets go of what it depends on (React's `S.stop`). A signal made in
+    /// the running step and stopped before its turn has no value yet: it is
+    /// computed first, from its producers' current values.
     ///
     /// ```
     /// let (s, set) = lwt::react::s::create(1);
@@ -476,7 +685,7 @@ impl<T: 'static> Signal<T> {
                 let n = SNode::new(
                     PRIMITIVE,
                     Rc::new(|_: &T, _: &T| false),
-                    (**v).clone(),
+                    Some((**v).clone()),
                     Updater::new(None),
                 );
                 Signal(SRepr::Node(n))
@@ -504,13 +713,24 @@ impl<T: 'static> Signal<T> {
         match &self.0 {
             SRepr::Const(v) => const_signal(f(v)),
             SRepr::Node(n) => {
-                let init = f(&n.value.borrow());
                 let s = n.clone();
-                derive(eq, init, &[&**n], move |me| {
-                    // SAFETY: an update function, during its step.
-                    let v = f(unsafe { s.value_in_step() });
-                    me.set_eq(v, &same);
-                })
+                match first(|| f(&n.get())) {
+                    // Made outside a step: `s` and the new signal have
+                    // values for good, the update skips the checks.
+                    Some(init) => derive(eq, Some(init), &[&**n], move |me| {
+                        // SAFETY: an update function, during its step; both
+                        // signals have values (see above).
+                        unsafe {
+                            let v = f(s.value_defined());
+                            me.set_eq_as::<true, _>(v, &same);
+                        }
+                    }),
+                    None => derive(eq, None, &[&**n], move |me| {
+                        // SAFETY: an update function, during its step.
+                        let v = f(unsafe { s.value_in_step() });
+                        me.set_eq(v, &same);
+                    }),
+                }
             }
         }
     }
@@ -576,7 +796,7 @@ impl<T: 'static> Signal<T> {
         match &self.0 {
             SRepr::Const(v) => const_signal(f(v).unwrap_or(init)),
             SRepr::Node(n) => {
-                let first = f(&n.value.borrow()).unwrap_or(init);
+                let first = first_or(init, |init| f(&n.get()).unwrap_or(init));
                 let s = n.clone();
                 derive(Rc::new(eq), first, &[&**n], move |me| {
                     // SAFETY: an update function, during its step.
@@ -598,18 +818,23 @@ impl<T: 'static> Signal<T> {
     {
         let SRepr::Node(n) = &self.0 else { return event::never() };
         let s = n.clone();
-        let mut last = n.value.borrow().clone();
+        // A signal made in the running step may have no value yet: it gets
+        // one at its turn, which runs this event too.
+        let mut last = n.value.try_borrow().map(|v| v.clone());
         let born = graph::step_id();
         event::derive(&[&**n], move |me| {
-            let v = s.value.borrow().clone();
-            if born != 0 && graph::step_id() == born {
+            let v = s.get().clone();
+            let before = match &last {
+                Some(before) if born == 0 || graph::step_id() != born => before,
                 // React adds this dependency only at the end of the creating
                 // step: time starts at creation, there is no "before".
-                last = v;
-                return;
-            }
-            let out = f(&v, &last);
-            last = v;
+                _ => {
+                    last = Some(v);
+                    return;
+                }
+            };
+            let out = f(&v, before);
+            last = Some(v);
             me.emit(out);
         })
     }
@@ -650,13 +875,13 @@ impl<T: 'static> Signal<T> {
             SRepr::Const(b) => return if **b { self.clone() } else { const_signal(init) },
             SRepr::Node(cn) => cn.clone(),
         };
-        let first = if *cn.value.borrow() { self.value() } else { init };
+        let first = first_or(init, |init| if *cn.get() { self.value() } else { init });
         let src = self.clone();
         let c2 = cn.clone();
         let mut producers: Vec<&dyn Node> = vec![&*cn];
         producers.extend(self.dyn_node());
         derive(Rc::new(eq), first, &producers, move |me| {
-            if *c2.value.borrow() {
+            if *c2.get() {
                 me.set(src.value());
             }
         })
@@ -678,7 +903,7 @@ impl<T: 'static> Signal<T> {
         T: Clone,
     {
         let Some(cn) = c.node() else { return self.clone() };
-        let first = if cn.occurring() { init } else { self.value() };
+        let first = first_or(init, |init| if cn.occurring() { init } else { self.value() });
         let src = self.clone();
         let c2 = cn.clone();
         let mut producers: Vec<&dyn Node> = vec![&**cn];
@@ -778,7 +1003,7 @@ pub fn create<T: PartialEq + 'static>(init: T) -> (Signal<T>, Setter<T>) {
 
 /// [`create`] with the equality `eq`.
 pub fn create_eq<T: 'static>(eq: impl Fn(&T, &T) -> bool + 'static, init: T) -> (Signal<T>, Setter<T>) {
-    let n = SNode::new(PRIMITIVE, Rc::new(eq), init, Updater::new(None));
+    let n = SNode::new(PRIMITIVE, Rc::new(eq), Some(init), Updater::new(None));
     (Signal(SRepr::Node(n.clone())), Setter { node: n })
 }
 
@@ -804,7 +1029,7 @@ pub fn hold_eq<T: Clone + 'static>(eq: impl Fn(&T, &T) -> bool + 'static, init: 
 pub(crate) fn hold_rc<T: Clone + 'static>(eq: EqFn<T>, init: T, e: &Event<T>) -> Signal<T> {
     let Some(en) = e.node() else { return const_signal(init) };
     let src = en.clone();
-    derive(eq, init, &[&**en], move |me| {
+    derive(eq, Some(init), &[&**en], move |me| {
         let v = src.occ.borrow().clone();
         if let Some(v) = v {
             me.set(v);
@@ -826,9 +1051,9 @@ pub fn accum_eq<F: Fn(&T) -> T + 'static, T: 'static>(
 ) -> Signal<T> {
     let Some(en) = ef.node() else { return const_signal(init) };
     let src = en.clone();
-    derive(Rc::new(eq), init, &[&**en], move |me| {
+    derive(Rc::new(eq), Some(init), &[&**en], move |me| {
         let v = match &*src.occ.borrow() {
-            Some(f) => f(&me.value.borrow()),
+            Some(f) => f(&me.get()),
             None => return,
         };
         me.set(v);
@@ -863,9 +1088,9 @@ pub fn fold_eq<A: 'static, T: 'static>(
 ) -> Signal<A> {
     let Some(en) = e.node() else { return const_signal(init) };
     let src = en.clone();
-    derive(Rc::new(eq), init, &[&**en], move |me| {
+    derive(Rc::new(eq), Some(init), &[&**en], move |me| {
         let v = match &*src.occ.borrow() {
-            Some(x) => f(&me.value.borrow(), x),
+            Some(x) => f(&me.get(), x),
             None => return,
         };
         me.set(v);
@@ -900,7 +1125,7 @@ pub fn sample<B: 'static, T: 'static, R: 'static>(
             let (e2, s2) = (en.clone(), sn.clone());
             event::derive(&[&**en, &**sn], move |me| {
                 let v = match &*e2.occ.borrow() {
-                    Some(x) => f(x, &s2.value.borrow()),
+                    Some(x) => f(x, &s2.get()),
                     None => return,
                 };
                 me.emit(v);
@@ -927,14 +1152,18 @@ pub fn merge_eq<A: Clone + 'static, T: 'static, S: Borrow<Signal<T>>>(
     signals: impl IntoIterator<Item = S>,
 ) -> Signal<A> {
     let sigs: Vec<Signal<T>> = signals.into_iter().map(|s| s.borrow().clone()).collect();
-    let mut first = init.clone();
-    for s in &sigs {
-        first = s.with_value(|v| f(first, v));
-    }
+    let mut fold_now = || {
+        let mut acc = init.clone();
+        for s in &sigs {
+            acc = s.with_value(|v| f(acc, v));
+        }
+        acc
+    };
     let producers: Vec<&dyn Node> = sigs.iter().filter_map(Signal::dyn_node).collect();
     if producers.is_empty() {
-        return const_signal(first);
+        return const_signal(fold_now());
     }
+    let first = first(fold_now);
     let eq = Rc::new(eq);
     let same = eq.clone();
     if producers.len() == sigs.len() {
@@ -948,6 +1177,20 @@ pub fn merge_eq<A: Clone + 'static, T: 'static, S: Borrow<Signal<T>>>(
                 SRepr::Const(_) => None,
             })
             .collect();
+        if first.is_some() {
+            // Made outside a step: the nodes and the new signal have values
+            // for good, the update skips the checks.
+            return derive(eq, first, &producers, move |me| {
+                let mut acc = init.clone();
+                for n in &nodes {
+                    // SAFETY: an update function, during its step; `n` has a
+                    // value (see above).
+                    acc = f(acc, unsafe { n.value_defined() });
+                }
+                // SAFETY: the new signal has a value (see above).
+                unsafe { me.set_eq_as::<true, _>(acc, &*same) };
+            });
+        }
         return derive(eq, first, &producers, move |me| {
             let mut acc = init.clone();
             for n in &nodes {
@@ -1004,26 +1247,31 @@ pub fn switch_eq<T: Clone + 'static>(eq: impl Fn(&T, &T) -> bool + 'static, ss: 
         SRepr::Const(s) => return (**s).clone(),
         SRepr::Node(n) => n.clone(),
     };
-    let mut src: Signal<T> = ssn.value.borrow().clone();
-    let first = src.value();
+    // The signal followed; `None` while the outer signal has no value yet
+    // (made in the running step, as by `bind`): the first update picks it.
+    let mut src: Option<Signal<T>> = if graph::in_step() {
+        ssn.value.try_borrow().map(|s| s.clone())
+    } else {
+        Some(ssn.get().clone())
+    };
+    let first = src.as_ref().and_then(|s| first(|| s.value()));
     let mut producers: Vec<&dyn Node> = vec![&*ssn];
     let src_for_deps = src.clone();
-    producers.extend(src_for_deps.dyn_node());
+    producers.extend(src_for_deps.as_ref().and_then(Signal::dyn_node));
     let ss2 = ssn.clone();
     derive(Rc::new(eq), first, &producers, move |me| {
-        let current = ss2.value.borrow().clone();
-        if current == src {
+        let current = ss2.get().clone();
+        if src.as_ref() == Some(&current) {
             // The outer signal did not change: the inner one did.
-            let v = src.value();
+            let v = current.value();
             me.set(v);
             return;
         }
         let me_dyn: Rc<dyn Node> = me.clone();
-        if let SRepr::Node(old) = &src.0 {
+        if let Some(Signal(SRepr::Node(old))) = &src {
             old.h.remove_dep(addr(me));
         }
-        src = current;
-        match &src.0 {
+        match &src.insert(current).0 {
             SRepr::Const(v) => {
                 graph::raise_rank(&me_dyn, succ(ss2.h.rank.get()));
                 me.set((**v).clone());
@@ -1037,8 +1285,14 @@ pub fn switch_eq<T: Clone + 'static>(eq: impl Fn(&T, &T) -> bool + 'static, ss: 
                     graph::allow_reschedule(&*me_dyn);
                     graph::rebuild_queue();
                     graph::schedule(me_dyn);
+                    if me.value.is_undefined() && EARLY.with(Cell::get) {
+                        // Read before its turn: a value now, from the
+                        // current ones, as for any signal read early.
+                        let v = m.get().clone();
+                        me.set(v);
+                    }
                 } else {
-                    let v = m.value.borrow().clone();
+                    let v = m.get().clone();
                     me.set(v);
                 }
             }
@@ -1093,7 +1347,7 @@ pub fn fix_eq<T: Clone + 'static, R>(
     init: T,
     f: impl FnOnce(&Signal<T>) -> (Signal<T>, R),
 ) -> R {
-    let d = SNode::new(DELAYED, Rc::new(eq), init, Updater::new(None));
+    let d = SNode::new(DELAYED, Rc::new(eq), Some(init), Updater::new(None));
     let (out, r) = f(&Signal(SRepr::Node(d.clone())));
     match &out.0 {
         SRepr::Const(v) => {
@@ -1111,7 +1365,7 @@ pub fn fix_eq<T: Clone + 'static, R>(
             let w = Rc::downgrade(m);
             d.set_update(Box::new(move |me| {
                 if let Some(m) = w.upgrade() {
-                    let v = m.value.borrow().clone();
+                    let v = m.get().clone();
                     me.set(v);
                 }
             }));
@@ -1172,10 +1426,11 @@ pub fn l2_eq<A: 'static, B: 'static, R: 'static>(
     b: &Signal<B>,
 ) -> Signal<R> {
     let producers: Vec<&dyn Node> = [a.dyn_node(), b.dyn_node()].into_iter().flatten().collect();
-    let first = a.with_value(|x| b.with_value(|y| f(x, y)));
+    let mut now = || a.with_value(|x| b.with_value(|y| f(x, y)));
     if producers.is_empty() {
-        return const_signal(first);
+        return const_signal(now());
     }
+    let first = first(now);
     let (a2, b2) = (a.clone(), b.clone());
     derive(Rc::new(eq), first, &producers, move |me| {
         let v = a2.with_value(|x| b2.with_value(|y| f(x, y)));
@@ -1205,10 +1460,11 @@ pub fn l3_eq<A: 'static, B: 'static, C: 'static, R: 'static>(
         .into_iter()
         .flatten()
         .collect();
-    let first = a.with_value(|x| b.with_value(|y| c.with_value(|z| f(x, y, z))));
+    let mut now = || a.with_value(|x| b.with_value(|y| c.with_value(|z| f(x, y, z))));
     if producers.is_empty() {
-        return const_signal(first);
+        return const_signal(now());
     }
+    let first = first(now);
     let (a2, b2, c2) = (a.clone(), b.clone(), c.clone());
     derive(Rc::new(eq), first, &producers, move |me| {
         let v = a2.with_value(|x| b2.with_value(|y| c2.with_value(|z| f(x, y, z))));
@@ -1240,10 +1496,11 @@ pub fn l4_eq<A: 'static, B: 'static, C: 'static, D: 'static, R: 'static>(
         .into_iter()
         .flatten()
         .collect();
-    let first = a.with_value(|x| b.with_value(|y| c.with_value(|z| d.with_value(|w| f(x, y, z, w)))));
+    let mut now = || a.with_value(|x| b.with_value(|y| c.with_value(|z| d.with_value(|w| f(x, y, z, w)))));
     if producers.is_empty() {
-        return const_signal(first);
+        return const_signal(now());
     }
+    let first = first(now);
     let (a2, b2, c2, d2) = (a.clone(), b.clone(), c.clone(), d.clone());
     derive(Rc::new(eq), first, &producers, move |me| {
         let v = a2.with_value(|x| b2.with_value(|y| c2.with_value(|z| d2.with_value(|w| f(x, y, z, w)))));
@@ -1281,10 +1538,10 @@ pub fn l5_eq<A: 'static, B: 'static, C: 'static, D: 'static, E: 'static, R: 'sta
     let mut g = move |a: &Signal<A>, b: &Signal<B>, c: &Signal<C>, d: &Signal<D>, e: &Signal<E>| {
         a.with_value(|x| b.with_value(|y| c.with_value(|z| d.with_value(|w| e.with_value(|u| f(x, y, z, w, u))))))
     };
-    let first = g(a, b, c, d, e);
     if producers.is_empty() {
-        return const_signal(first);
+        return const_signal(g(a, b, c, d, e));
     }
+    let first = first(|| g(a, b, c, d, e));
     let (a2, b2, c2, d2, e2) = (a.clone(), b.clone(), c.clone(), d.clone(), e.clone());
     derive(Rc::new(eq), first, &producers, move |me| {
         let v = g(&a2, &b2, &c2, &d2, &e2);
@@ -1336,10 +1593,10 @@ pub fn l6_eq<A: 'static, B: 'static, C: 'static, D: 'static, E: 'static, F: 'sta
             })
         })
     };
-    let first = h(a, b, c, d, e, g);
     if producers.is_empty() {
-        return const_signal(first);
+        return const_signal(h(a, b, c, d, e, g));
     }
+    let first = first(|| h(a, b, c, d, e, g));
     let (a2, b2, c2, d2, e2, g2) = (a.clone(), b.clone(), c.clone(), d.clone(), e.clone(), g.clone());
     derive(Rc::new(eq), first, &producers, move |me| {
         let v = h(&a2, &b2, &c2, &d2, &e2, &g2);
