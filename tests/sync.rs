@@ -1370,12 +1370,18 @@ fn a_longer_timeout_started_later_keeps_the_others_on_time() {
     assert_eq!(long.get(), 1);
 }
 
-#[test]
-fn a_panicking_action_goes_to_the_exception_handler() {
-    let wheel = Wheel::with_sleeper(tick_clock());
+/// A wheel on `sleeper` whose exception handler records the messages it gets.
+fn reporting_wheel(sleeper: Sleeper) -> (Wheel, Rc<RefCell<Vec<String>>>) {
+    let wheel = Wheel::with_sleeper(sleeper);
     let seen = Rc::new(RefCell::new(Vec::new()));
     let s = seen.clone();
     wheel.set_exn_handler(move |e| s.borrow_mut().push(e.message()));
+    (wheel, seen)
+}
+
+#[test]
+fn a_panicking_action_goes_to_the_exception_handler() {
+    let (wheel, seen) = reporting_wheel(tick_clock());
     let (after, a2) = counter();
     wheel.create(1, || panic!("Exit")).unwrap().start();
     wheel.create(1, a2).unwrap().start();
@@ -1402,16 +1408,13 @@ fn by_default_a_panicking_action_goes_to_the_async_exception_hook() {
 fn a_failing_clock_is_reported_and_a_later_start_restarts_it() {
     let fail = Rc::new(Cell::new(true));
     let f = fail.clone();
-    let wheel = Wheel::with_sleeper(Rc::new(move |_| {
+    let (wheel, seen) = reporting_wheel(Rc::new(move |_| {
         if f.get() {
             lwt::rejected(Error::failure("no clock"))
         } else {
             pause()
         }
     }));
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let s = seen.clone();
-    wheel.set_exn_handler(move |e| s.borrow_mut().push(e.message()));
     let (fired, action) = counter();
     let t = wheel.create(1, action).unwrap();
     t.start();
@@ -1425,10 +1428,7 @@ fn a_failing_clock_is_reported_and_a_later_start_restarts_it() {
 
 #[test]
 fn a_timeout_sleeper_that_panics_is_reported_and_a_later_start_restarts_the_clock() {
-    let wheel = Wheel::with_sleeper(panicking_clock(|n| n == 1));
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let s = seen.clone();
-    wheel.set_exn_handler(move |e| s.borrow_mut().push(e.message()));
+    let (wheel, seen) = reporting_wheel(panicking_clock(|n| n == 1));
     let (fired, action) = counter();
     let t = wheel.create(1, action).unwrap();
     let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.start()));
@@ -1442,10 +1442,7 @@ fn a_timeout_sleeper_that_panics_is_reported_and_a_later_start_restarts_the_cloc
 
 #[test]
 fn a_timeout_sleeper_that_panics_at_a_tick_is_reported_and_a_later_start_restarts_the_clock() {
-    let wheel = Wheel::with_sleeper(panicking_clock(|n| n == 2));
-    let seen = Rc::new(RefCell::new(Vec::new()));
-    let s = seen.clone();
-    wheel.set_exn_handler(move |e| s.borrow_mut().push(e.message()));
+    let (wheel, seen) = reporting_wheel(panicking_clock(|n| n == 2));
     let (fired, action) = counter();
     let t = wheel.create(1, action).unwrap();
     t.start();

@@ -48,6 +48,7 @@ pub use combinators::{all, both, choose, join, nchoose, nchoose_split, npick, pi
 pub use context::live_promises;
 pub use direct::{has_ready_work, live_tasks, set_remote_wake_notifier, spawn, spawn_in_the_background, yield_now};
 pub use error::{Error, ErrorKind};
+pub(crate) use hook::report;
 pub use hook::{async_, dont_wait, ignore_result, set_async_exception_hook};
 pub(crate) use how_to_cancel::Interceptor;
 pub(crate) use pause::generation as paused_generation;

@@ -238,17 +238,12 @@ fn with_close_connection<T: 'static>(
     })
 }
 
-/// Sends an error to the async exception hook.
-fn report(e: Error) {
-    crate::ignore_result(crate::rejected::<()>(e));
-}
-
 /// Closes a channel left open by a handler, sending an error to the async
 /// exception hook (Lwt's `best_effort_close`).
 fn best_effort_close<M: Mode>(ch: &Channel<M>) -> Promise<()> {
     close_if_open(ch).then(|r| {
         if let Err(e) = r {
-            report(e);
+            crate::core::report(&e);
         }
         crate::resolved(())
     })
@@ -262,7 +257,7 @@ fn best_effort_close<M: Mode>(ch: &Channel<M>) -> Promise<()> {
 fn serve_channels(p: Promise<()>, ic: InputChannel, oc: OutputChannel, no_close: bool) -> Promise<()> {
     p.then(move |r| {
         if let Err(e) = r {
-            report(e);
+            crate::core::report(&e);
         }
         if no_close {
             return crate::resolved(());
@@ -295,7 +290,7 @@ pub fn establish_server_with_client_socket(
         // that of closing (`close_socket` skips a socket `f` closed).
         p.then(move |r| {
             if let Err(e) = r {
-                report(e);
+                crate::core::report(&e);
             }
             if no_close {
                 crate::resolved(())
