@@ -65,3 +65,41 @@ fn ten_million_recursive_binds_on_resolved_promises_do_not_overflow() {
         assert_eq!(count(0, 10_000_000).state(), State::Fulfilled(10_000_000));
     });
 }
+
+/// Runs `inner` nested `depth` immediate binds deep (past the nesting limit
+/// of 42 for large depths, where the call is deferred), and gives its
+/// promise.
+fn nested<T: 'static>(depth: u32, inner: impl FnOnce() -> Promise<T> + 'static) -> Promise<T> {
+    if depth == 0 {
+        inner()
+    } else {
+        resolved(()).bind(move |()| nested(depth - 1, inner))
+    }
+}
+
+#[test]
+fn past_the_nesting_limit_then_catch_and_panics_keep_their_meaning() {
+    // Every depth around the limit, so that each callback below is, at
+    // some depth, the one whose call is deferred.
+    for depth in 0..100 {
+        // `then` on a rejected promise gets the error.
+        let caught = nested(depth, || {
+            lwt::fail_with::<u32>("deep").then(|r| match r {
+                Ok(_) => resolved(0),
+                Err(e) => resolved(e.message().len() as u32),
+            })
+        });
+        assert_eq!(caught.state(), State::Fulfilled(4), "depth {depth}");
+        // A panic in the callback rejects its promise with the message.
+        let panicked = nested(depth, || {
+            resolved(1u32).bind(|_| -> Promise<u32> { panic!("too deep") })
+        });
+        match panicked.state() {
+            State::Rejected(e) => assert!(e.message().contains("too deep"), "depth {depth}: {e}"),
+            other => panic!("depth {depth}: expected a rejection, got {other:?}"),
+        }
+        // A bind on a fulfilled promise gets the value.
+        let mapped = nested(depth, || resolved(20u32).map(|x| x + 1));
+        assert_eq!(mapped.state(), State::Fulfilled(21), "depth {depth}");
+    }
+}
