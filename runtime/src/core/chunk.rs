@@ -26,6 +26,21 @@
 //! small pages it replaces, and the general-purpose allocators (jemalloc,
 //! mimalloc, Go's) do not ask by default either.
 //!
+//! # Faulting pages in ahead
+//! Carving a burst still faults each fresh 4 KiB page in on its first
+//! write: a trap into the kernel per page, which for ten million pending
+//! binds (600 MB) was 156,000 faults and half the run. So when carving
+//! enters a new 64 KiB stretch of a chunk ([`AHEAD`]), the stretch after it
+//! is faulted in with one `madvise(MADV_POPULATE_WRITE)` (Linux 5.14 and
+//! later; elsewhere, or where it fails, pages fault in as before). Measured
+//! in alternating runs: a pending bind in that burst went from 51-53 to
+//! 44 ns, a million concurrent sleepers from 0.56-0.58 to 0.43-0.45 s, and
+//! a million paused tasks from 0.155-0.162 to 0.144-0.148 s, each with the
+//! same peak memory. The cost is at most one stretch of memory faulted in
+//! but not yet carved per size class, and none for a class that never
+//! carves past its first 64 KiB: a small program maps no more than before.
+//! Stretches of 32 and 128 KiB measured the same; 256 KiB was slower.
+//!
 //! # Giving memory back, and reusing it
 //! A freed block normally goes back on its thread's free list. When the
 //! list is full, the block is *retired*: given back to its chunk, found by
@@ -69,6 +84,8 @@ use super::freelist::{Free, CLASSES};
 pub(crate) const CHUNK: usize = if cfg!(miri) { 64 << 10 } else { 2 << 20 };
 /// The room the header takes at the start of a chunk: one cache line.
 const HEADER: usize = 64;
+/// How far ahead of carving a chunk's pages are faulted in, in one go.
+const AHEAD: usize = 64 << 10;
 
 /// The start of every chunk.
 struct Header {
@@ -149,13 +166,32 @@ pub(crate) fn fresh(class: usize, size: usize) -> *mut u8 {
         let next = k.next.get();
         // Both null before the first chunk: no room.
         if k.end.get().addr() - next.addr() >= size {
-            k.next.set(next.wrapping_add(size));
+            let after = next.wrapping_add(size);
+            k.next.set(after);
             k.carved.set(k.carved.get() + 1);
+            if (after.addr() ^ next.addr()) >= AHEAD {
+                // Carving entered a new stretch.
+                populate_ahead(after, k.end.get());
+            }
             next
         } else {
             carve_in_new_chunk(c, class, size)
         }
     })
+}
+
+/// Carving just entered the stretch of [`AHEAD`] bytes holding `at`:
+/// faults in the next one, if it is inside the chunk (see "Faulting pages
+/// in ahead" in the module's doc).
+#[cold]
+#[inline(never)]
+fn populate_ahead(at: *mut u8, end: *mut u8) {
+    let next = at.map_addr(|a| (a & !(AHEAD - 1)) + AHEAD);
+    if next.addr() + AHEAD <= end.addr() {
+        // SAFETY: the stretch is inside the current chunk, which is mapped;
+        // no block of it has been handed out yet.
+        unsafe { sys::populate(next, AHEAD) };
+    }
 }
 
 /// Hands out a retired block of `h`, the first chunk of `k`'s list.
@@ -407,6 +443,8 @@ impl Stash {
 mod sys {
     use super::CHUNK;
     use std::ptr;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     /// Maps twice the size and unmaps the ends around the aligned middle.
     pub(super) unsafe fn map() -> *mut u8 {
@@ -444,6 +482,35 @@ mod sys {
         // SAFETY: the caller's promise: a chunk from `map`, unused.
         unsafe { libc::munmap(chunk as *mut libc::c_void, CHUNK) };
     }
+
+    /// Set once the kernel turned `MADV_POPULATE_WRITE` down as unknown
+    /// (before Linux 5.14): no more asking.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(super) static NO_POPULATE: AtomicBool = AtomicBool::new(false);
+
+    /// Faults in the pages of `len` bytes at `start`, writable, in one
+    /// system call. Best effort: where it fails (an older kernel, or no
+    /// memory now), the pages fault in one by one when first written, as
+    /// without it.
+    ///
+    /// # Safety
+    /// The range is inside a chunk from `map`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(super) unsafe fn populate(start: *mut u8, len: usize) {
+        if NO_POPULATE.load(Ordering::Relaxed) {
+            return;
+        }
+        // SAFETY: the caller's promise; populating changes no content
+        // (the pages of an anonymous mapping read as zero either way).
+        let r = unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) };
+        if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+            NO_POPULATE.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Elsewhere, pages fault in one by one.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub(super) unsafe fn populate(_start: *mut u8, _len: usize) {}
 }
 
 /// Without the Unix bindings (or under Miri), the global allocator.
@@ -466,6 +533,9 @@ mod sys {
         // SAFETY: the caller's promise: allocated by `map`, unused.
         unsafe { alloc::dealloc(chunk, LAYOUT) }
     }
+
+    /// The global allocator's memory faults in as it is written.
+    pub(super) unsafe fn populate(_start: *mut u8, _len: usize) {}
 }
 
 #[cfg(test)]
@@ -563,6 +633,49 @@ mod tests {
                 assert!(chunks_alive() <= 4, "{} chunks after a burst", chunks_alive());
             }
             retire_all(kept);
+        });
+    }
+
+    /// How many of the pages of `len` bytes at `start` are resident.
+    #[cfg(all(target_os = "linux", feature = "unix", not(miri)))]
+    fn resident_pages(start: *mut u8, len: usize) -> usize {
+        // SAFETY: no precondition.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let mut vec = vec![0u8; len / page];
+        // SAFETY: the range is page-aligned and mapped (inside a chunk), and
+        // `vec` has a byte per page.
+        let r = unsafe { libc::mincore(start as *mut libc::c_void, len, vec.as_mut_ptr()) };
+        assert_eq!(r, 0, "mincore: {}", std::io::Error::last_os_error());
+        vec.iter().filter(|&&b| b & 1 == 1).count()
+    }
+
+    #[test]
+    #[cfg(all(target_os = "linux", feature = "unix", not(miri)))]
+    fn carving_into_a_stretch_faults_in_the_next_one_only() {
+        on_a_fresh_thread(|| {
+            // Blocks are handed out unwritten: only populating makes their
+            // pages resident.
+            let mut blocks = vec![fresh(BIG, BIG_SIZE)];
+            let chunk = chunk_of(blocks[0]) as *mut u8;
+            while blocks.last().unwrap().addr() + BIG_SIZE - chunk.addr() < AHEAD {
+                blocks.push(fresh(BIG, BIG_SIZE));
+            }
+            let stretch = |i: usize| chunk.wrapping_add(i * AHEAD);
+            // SAFETY: no precondition.
+            let pages = AHEAD / unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+            if sys::NO_POPULATE.load(std::sync::atomic::Ordering::Relaxed) {
+                // A kernel before 5.14: nothing is populated.
+                assert_eq!(resident_pages(stretch(2), AHEAD), 0);
+            } else {
+                assert_eq!(resident_pages(stretch(2), AHEAD), pages, "the next stretch is in");
+                let thp_always = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+                    .is_ok_and(|m| m.contains("[always]"));
+                if !thp_always {
+                    assert_eq!(resident_pages(stretch(1), AHEAD), 0, "carved, never written");
+                    assert_eq!(resident_pages(stretch(3), AHEAD), 0, "only one stretch ahead");
+                }
+            }
+            retire_all(blocks);
         });
     }
 
