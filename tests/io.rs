@@ -563,6 +563,66 @@ fn the_continuation_of_a_read_that_waited_finds_the_channel_idle() {
 }
 
 #[test]
+fn the_cancel_callbacks_of_a_waiting_read_into_find_the_channel_idle() {
+    let (ic, oc) = io::pipe().unwrap();
+    let ic2 = ic.clone();
+    let busy_then = Rc::new(RefCell::new(None));
+    let b = busy_then.clone();
+    let a = io::read_into(&ic, vec![0u8; 16], 0, 16);
+    assert!(io::is_busy(&ic));
+    a.on_cancel(move || *b.borrow_mut() = Some(io::is_busy(&ic2)));
+    a.cancel();
+    // As in Lwt, the lock is released before the operation's own cancel
+    // callbacks run (a read whose promise is its wait for the fd).
+    assert_eq!(*busy_then.borrow(), Some(false));
+    ok(io::write_line(&oc, "next").bind(move |()| io::flush(&oc)));
+    assert_eq!(ok(io::read_line(&ic)), "next");
+}
+
+#[test]
+fn a_read_that_waits_twice_keeps_the_channel_between_its_waits() {
+    let (ic, oc) = io::pipe().unwrap();
+    let exact = io::read_into_exactly(&ic, vec![0u8; 6], 0, 6);
+    let line = io::read_line(&ic);
+    let o2 = oc.clone();
+    ok(io::write(&oc, "abc").bind(move |()| io::flush(&o2)));
+    // The pipe holds "abc": the loop turns until the read took it and
+    // waits again for the rest.
+    ok(lwt::unix::sleep(Duration::from_millis(1)));
+    assert!(exact.is_pending() && line.is_pending());
+    assert!(io::is_busy(&ic), "the lock stays with the read between its waits");
+    let o2 = oc.clone();
+    ok(io::write(&oc, "defxyz\n").bind(move |()| io::flush(&o2)));
+    assert_eq!(ok(exact), b"abcdef");
+    assert_eq!(ok(line), "xyz");
+    assert!(!io::is_busy(&ic));
+}
+
+#[test]
+fn aborting_a_channel_whose_read_waits_releases_it() {
+    let (ic, oc) = io::pipe().unwrap();
+    let waiting = io::read_line(&ic);
+    assert!(io::is_busy(&ic));
+    ok(io::abort(&ic));
+    assert!(io::is_channel_closed(&err(waiting)));
+    assert!(!io::is_busy(&ic));
+    drop(oc);
+}
+
+#[test]
+fn a_thread_that_ends_with_a_channel_read_waiting_ends_cleanly() {
+    let t = std::thread::spawn(|| {
+        let (ic, oc) = io::pipe().unwrap();
+        let waiting = io::read_line(&ic);
+        assert!(waiting.is_pending() && io::is_busy(&ic));
+        // Returning drops the handles; the wait stays in the loop's tables,
+        // which go with the thread.
+        drop(oc);
+    });
+    assert!(t.join().is_ok(), "the thread ended without a panic");
+}
+
+#[test]
 fn a_read_that_times_out_leaves_the_channel_usable() {
     let (ic, oc) = io::pipe().unwrap();
     let ic2 = ic.clone();

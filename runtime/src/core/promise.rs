@@ -132,6 +132,15 @@ impl<T: 'static> Promise<T> {
         }
     }
 
+    /// The address of this handle's node, if it has one: to recognise a
+    /// promise made elsewhere (not the root: a proxy has its own address).
+    pub(crate) fn node_addr(&self) -> Option<usize> {
+        match &self.0 {
+            Repr::Node(n) => Some(n.addr().addr()),
+            _ => None,
+        }
+    }
+
     /// The root node, if this promise has one.
     pub(crate) fn root(&self) -> Option<NodeRef<T>> {
         match &self.0 {
