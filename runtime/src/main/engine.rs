@@ -722,14 +722,17 @@ impl Engine {
                 continue;
             };
             // Errors and hang-ups wake both directions: the retried syscall
-            // then reports the error or end of file.
+            // then reports the error or end of file. An edge of a direction
+            // nobody waits on is the common case (a socket registered for
+            // both directions reports "writable" with every "readable"),
+            // so the empty list is looked at here, not in a call.
             let err = ev.is_error();
             entry.readiness.record(ev);
-            if ev.is_readable() || ev.is_read_closed() || err {
+            if !entry.readers.is_empty() && (ev.is_readable() || ev.is_read_closed() || err) {
                 self.readers.set(self.readers.get() - entry.readers.len());
                 take_waiters(&mut entry.readers, key, Dir::Read, ready);
             }
-            if ev.is_writable() || ev.is_write_closed() || err {
+            if !entry.writers.is_empty() && (ev.is_writable() || ev.is_write_closed() || err) {
                 self.writers.set(self.writers.get() - entry.writers.len());
                 take_waiters(&mut entry.writers, key, Dir::Write, ready);
             }
