@@ -27,7 +27,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use super::sys;
-use crate::main::{Dir, Readiness, Retry, RetryBox};
+use crate::main::{with_engine, Dir, Readiness, Retry, RetryBox};
 use crate::{Error, Promise, Resolver};
 
 /// The state of a [`FileDescr`] (Lwt_unix's `state`).
@@ -177,32 +177,37 @@ impl FileDescr {
     /// A promise fulfilled at the next readiness edge in direction `dir`.
     pub(crate) fn wait_ready(&self, dir: Dir) -> Promise<()> {
         match self.registration() {
-            Ok(Some((engine, key))) => engine.wait_io(key, dir),
+            Ok(Some(key)) => crate::main::wait_io(key, dir),
             Ok(None) => crate::resolved(()),
             Err(e) => crate::rejected(e),
         }
     }
 
-    /// The loop's engine and the fd's key in its poller, registering the
-    /// fd on first use; `None` if the kernel cannot poll it (always ready).
-    fn registration(&self) -> Result<Option<(Rc<crate::main::Engine>, usize)>, Error> {
-        let engine = crate::main::engine().map_err(Error::io)?;
-        let key = match self.0.reg.get() {
-            Reg::Key(k) => k,
-            Reg::Unpollable => return Ok(None),
-            Reg::No => match engine.register(self.0.raw, &self.0.readiness) {
-                Ok(Some(k)) => {
-                    self.0.reg.set(Reg::Key(k));
-                    k
-                }
-                Ok(None) => {
-                    self.0.reg.set(Reg::Unpollable);
-                    return Ok(None);
-                }
-                Err(e) => return Err(Error::io(e)),
-            },
-        };
-        Ok(Some((engine, key)))
+    /// The fd's key in the loop's poller, registering the fd on first use;
+    /// `None` if the kernel cannot poll it (always ready). A registered fd
+    /// needs no look at the engine here: the key is all a wait needs.
+    #[inline]
+    fn registration(&self) -> Result<Option<usize>, Error> {
+        match self.0.reg.get() {
+            Reg::Key(k) => Ok(Some(k)),
+            Reg::Unpollable => Ok(None),
+            Reg::No => self.register(),
+        }
+    }
+
+    #[cold]
+    fn register(&self) -> Result<Option<usize>, Error> {
+        match with_engine(|engine| engine.register(self.0.raw, &self.0.readiness)) {
+            Ok(Ok(Some(k))) => {
+                self.0.reg.set(Reg::Key(k));
+                Ok(Some(k))
+            }
+            Ok(Ok(None)) => {
+                self.0.reg.set(Reg::Unpollable);
+                Ok(None)
+            }
+            Ok(Err(e)) | Err(e) => Err(Error::io(e)),
+        }
     }
 
     /// Whether the fd is known to be a stream socket (see
@@ -423,10 +428,10 @@ pub(crate) fn wait_io<T: 'static>(
     action: impl FnMut(RawFd) -> io::Result<(T, bool)> + 'static,
 ) -> Promise<T> {
     match fd.registration() {
-        Ok(Some((engine, key))) => {
+        Ok(Some(key)) => {
             let (p, out) = crate::task::<T>();
             let call = RetryBox::new(RetryCall { fd, dir, action, out });
-            engine.wait_retry(key, dir, call, &p);
+            crate::main::wait_retry(key, dir, call, &p);
             p
         }
         // Never blocks (a regular file): try again.
@@ -447,7 +452,7 @@ pub(crate) fn wait_io_then<T: 'static, U: 'static>(
     k: impl FnOnce(Result<T, Error>) -> Promise<U> + 'static,
 ) -> (Promise<U>, Option<Waiting>) {
     match fd.registration() {
-        Ok(Some((engine, key))) => {
+        Ok(Some(key)) => {
             let (p, out) = crate::task::<U>();
             let call = RetryBox::new(RetryThen {
                 fd,
@@ -457,12 +462,7 @@ pub(crate) fn wait_io_then<T: 'static, U: 'static>(
                 out,
                 _outcome: std::marker::PhantomData,
             });
-            let waiting = engine.wait_retry(key, dir, call, &p).map(|id| Waiting {
-                engine: Rc::downgrade(&engine),
-                key,
-                dir,
-                id,
-            });
+            let waiting = crate::main::wait_retry(key, dir, call, &p).map(|id| Waiting { key, dir, id });
             (p, waiting)
         }
         // Never blocks (a regular file), or cannot wait: no wait to fail.
@@ -471,9 +471,9 @@ pub(crate) fn wait_io_then<T: 'static, U: 'static>(
     }
 }
 
-/// A call waiting in the engine (from [`wait_io_then`]).
+/// A call waiting in the engine (from [`wait_io_then`]). It names the
+/// waiter in the thread's engine, which is never replaced.
 pub(crate) struct Waiting {
-    engine: std::rc::Weak<crate::main::Engine>,
     key: usize,
     dir: Dir,
     id: u64,
@@ -483,7 +483,7 @@ impl Waiting {
     /// Stops the wait: the call's continuation gets `e` instead of its
     /// outcome. Does nothing if the call is done.
     pub(crate) fn fail(&self, e: Error) {
-        if let Some(engine) = self.engine.upgrade() {
+        if let Some(engine) = crate::main::existing_engine() {
             engine.fail_waiter(self.key, self.dir, self.id, e);
         }
     }
