@@ -429,10 +429,8 @@ pub(crate) fn wait_io<T: 'static>(
 ) -> Promise<T> {
     match fd.registration() {
         Ok(Some(key)) => {
-            let (p, out) = crate::task::<T>();
-            let call = RetryBox::new(RetryCall { fd, dir, action, out });
-            crate::main::wait_retry(key, dir, call, &p);
-            p
+            let make = move |out| RetryBox::new(RetryCall { fd, dir, action, out });
+            crate::main::wait_retry(key, dir, make).0
         }
         // Never blocks (a regular file): try again.
         Ok(None) => crate::resolved(()).bind(move |()| retry_io_short(fd, dir, action)),
@@ -453,17 +451,18 @@ pub(crate) fn wait_io_then<T: 'static, U: 'static>(
 ) -> (Promise<U>, Option<Waiting>) {
     match fd.registration() {
         Ok(Some(key)) => {
-            let (p, out) = crate::task::<U>();
-            let call = RetryBox::new(RetryThen {
-                fd,
-                dir,
-                action,
-                k: Some(k),
-                out,
-                _outcome: std::marker::PhantomData,
-            });
-            let waiting = crate::main::wait_retry(key, dir, call, &p).map(|id| Waiting { key, dir, id });
-            (p, waiting)
+            let make = move |out| {
+                RetryBox::new(RetryThen {
+                    fd,
+                    dir,
+                    action,
+                    k: Some(k),
+                    out,
+                    _outcome: std::marker::PhantomData,
+                })
+            };
+            let (p, id) = crate::main::wait_retry(key, dir, make);
+            (p, id.map(|id| Waiting { key, dir, id }))
         }
         // Never blocks (a regular file), or cannot wait: no wait to fail.
         Ok(None) => (retry_io_short(fd, dir, action).then(k), None),
@@ -570,6 +569,14 @@ impl<T: 'static, F: FnMut(RawFd) -> io::Result<(T, bool)> + 'static> Retry for R
     fn fail(&mut self, e: Error) {
         let _ = self.out.try_wakeup_result(Err(e));
     }
+
+    fn addr(&self) -> *const () {
+        self.out.addr()
+    }
+
+    fn cancel(&mut self) {
+        let _ = self.out.try_wakeup_result(Err(Error::canceled()));
+    }
 }
 
 /// A call of [`wait_io_then`] waiting for its fd: as a [`RetryCall`], but
@@ -620,6 +627,16 @@ where
 
     fn fail(&mut self, e: Error) {
         self.finish(Err(e));
+    }
+
+    fn addr(&self) -> *const () {
+        self.out.addr()
+    }
+
+    fn cancel(&mut self) {
+        // Not through `k`: a canceled call's continuation never runs.
+        self.k = None;
+        let _ = self.out.try_wakeup_result(Err(Error::canceled()));
     }
 }
 
