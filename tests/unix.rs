@@ -546,6 +546,43 @@ fn a_read_woken_for_nothing_waits_again_and_stays_cancelable() {
 }
 
 #[test]
+fn a_read_canceled_after_its_edge_was_collected_ends_canceled_and_takes_nothing() {
+    let _g = shared();
+    let (r1, w1) = pipe().unwrap();
+    let (r2, w2) = pipe().unwrap();
+    // Both pipes become readable before the loop polls, so one poll
+    // collects both waiting reads; whichever runs first cancels the other,
+    // which then must not run.
+    let a = unix::read(&r1, vec![0u8; 8], 0, 8);
+    let b = unix::read(&r2, vec![0u8; 8], 0, 8);
+    let (a2, b2) = (a.clone(), b.clone());
+    let a_then = a.clone().map(move |(_, n)| {
+        b2.cancel();
+        assert!(b2.is_canceled());
+        n
+    });
+    let b_then = b.clone().map(move |(_, n)| {
+        a2.cancel();
+        assert!(a2.is_canceled());
+        n
+    });
+    main::run(unix::write(&w1, b"a", 0, 1)).unwrap();
+    main::run(unix::write(&w2, b"b", 0, 1)).unwrap();
+    let outcomes = lwt::both(
+        a_then.then(|r| lwt::resolved(r.ok())),
+        b_then.then(|r| lwt::resolved(r.ok())),
+    );
+    let (na, nb) = main::run(outcomes).unwrap();
+    assert!(matches!((na, nb), (Some(1), None) | (None, Some(1))));
+    assert!(a.is_canceled() != b.is_canceled());
+    assert_eq!(main::readable_count(), 0);
+    // The canceled read took nothing: its byte is still there.
+    let (left, byte) = if a.is_canceled() { (&r1, b"a") } else { (&r2, b"b") };
+    let (buf, n) = main::run(unix::read(left, vec![0u8; 8], 0, 8)).unwrap();
+    assert_eq!(&buf[..n], byte);
+}
+
+#[test]
 fn shutdown_send_gives_the_peer_end_of_file() {
     let _g = shared();
     let (s, c) = tcp_pair();

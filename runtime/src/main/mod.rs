@@ -50,7 +50,9 @@ mod timers;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-pub(crate) use engine::{engine, existing_engine, Dir, Engine, Readiness, Retry, RetryBox};
+pub(crate) use engine::{
+    engine, existing_engine, wait_io, wait_retry, with_engine, Dir, Engine, Readiness, Retry, RetryBox,
+};
 pub use hooks::HookId;
 use hooks::Hooks;
 
