@@ -583,6 +583,35 @@ fn a_read_canceled_after_its_edge_was_collected_ends_canceled_and_takes_nothing(
 }
 
 #[test]
+fn a_loop_nested_in_a_read_callback_finishes_the_other_collected_reads_once() {
+    let _g = shared();
+    let (r1, w1) = pipe().unwrap();
+    let (r2, w2) = pipe().unwrap();
+    // One poll collects both reads; whichever runs first drives a nested
+    // loop (the exit hooks, allowed from a callback), which goes on with
+    // the other collected read. Each must complete exactly once.
+    let runs = Rc::new(std::cell::Cell::new(0));
+    let on_read = |runs: Rc<std::cell::Cell<u32>>| {
+        move |(buf, n): (Vec<u8>, usize)| {
+            runs.set(runs.get() + 1);
+            if runs.get() == 1 {
+                main::at_exit(|| unix::sleep(Duration::from_millis(1)));
+                main::run_exit_hooks();
+            }
+            buf[..n].to_vec()
+        }
+    };
+    let a = unix::read(&r1, vec![0u8; 8], 0, 8).map(on_read(runs.clone()));
+    let b = unix::read(&r2, vec![0u8; 8], 0, 8).map(on_read(runs.clone()));
+    main::run(unix::write(&w1, b"a", 0, 1)).unwrap();
+    main::run(unix::write(&w2, b"b", 0, 1)).unwrap();
+    let (x, y) = main::run(lwt::both(a, b)).unwrap();
+    assert_eq!((x, y), (b"a".to_vec(), b"b".to_vec()));
+    assert_eq!(runs.get(), 2);
+    assert_eq!(main::readable_count(), 0);
+}
+
+#[test]
 fn shutdown_send_gives_the_peer_end_of_file() {
     let _g = shared();
     let (s, c) = tcp_pair();
