@@ -562,20 +562,8 @@ impl Engine {
         let (p, out) = crate::core::intercepted::<T>(&entry.cancel);
         let id = self.next_waiter.get();
         self.next_waiter.set(id + 1);
-        let w = Waiter {
-            id,
-            on_ready: OnReady::Retry(make(out)),
-        };
-        match dir {
-            Dir::Read => {
-                entry.readers.push(w);
-                self.readers.set(self.readers.get() + 1);
-            }
-            Dir::Write => {
-                entry.writers.push(w);
-                self.writers.set(self.writers.get() + 1);
-            }
-        }
+        let on_ready = OnReady::Retry(make(out));
+        self.push_waiter(entry, dir, Waiter { id, on_ready });
         (p, Some(id))
     }
 
@@ -643,18 +631,19 @@ impl Engine {
         let Some(entry) = io.get_mut(key) else {
             return Err(on_ready);
         };
-        let w = Waiter { id, on_ready };
-        match dir {
-            Dir::Read => {
-                entry.readers.push(w);
-                self.readers.set(self.readers.get() + 1);
-            }
-            Dir::Write => {
-                entry.writers.push(w);
-                self.writers.set(self.writers.get() + 1);
-            }
-        }
+        self.push_waiter(entry, dir, Waiter { id, on_ready });
         Ok(())
+    }
+
+    /// Adds `w` to the waiters of `entry` in direction `dir`, and counts it.
+    #[inline]
+    fn push_waiter(&self, entry: &mut IoEntry, dir: Dir, w: Waiter) {
+        let (list, count) = match dir {
+            Dir::Read => (&mut entry.readers, &self.readers),
+            Dir::Write => (&mut entry.writers, &self.writers),
+        };
+        list.push(w);
+        count.set(count.get() + 1);
     }
 
     /// Makes canceling `p` remove the waiter `(key, dir, id)`.
